@@ -1,0 +1,64 @@
+/**
+ * Composition of the Express app. The middleware order is the architecture:
+ *   request id + logging → health → tenancy (/t/{tenant}) → FHIR router → errors.
+ * (Security headers, authentication, rate limits and audit slot in between as those pieces land.)
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { AppServices } from './fhir/services.ts';
+import { fhirRouter } from './fhir/routes.ts';
+import { errorHandler } from './http/errors.ts';
+import { FhirError } from './fhir/outcome/errors.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function buildApp(services: AppServices): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // FHIR version ETags only; Express's body hashes would clash with them
+  app.set('query parser', 'simple');
+
+  app.use(pinoHttp({
+    logger: services.logger,
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    // Paths only: query values can identify what a consumer looked up, and bodies hold directory data.
+    serializers: {
+      req: (req) => ({ id: req.id, method: req.method, path: String(req.url).split('?')[0] }),
+      res: (res) => ({ statusCode: res.statusCode }),
+    },
+    customProps: (_req, res) => ({ tenant: (res as Response).locals?.tenant?.id }),
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    quietReqLogger: true,
+    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+  }));
+
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await services.db.query('SELECT 1');
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json({ status: 'database unreachable' });
+    }
+  });
+
+  app.use('/t/:tenant', async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const tenant = await services.tenants.get(String(req.params.tenant));
+      if (!tenant) return next(new FhirError('not-found', `Unknown tenant "${req.params.tenant}"`));
+      res.locals.tenant = tenant;
+      next();
+    } catch (err) { next(err); }
+  });
+  app.use('/t/:tenant/fhir', fhirRouter(services));
+
+  app.use((req: Request, _res: Response, next: NextFunction) => next(new FhirError('not-found', `Nothing at ${req.path}; FHIR bases are at /t/{tenant}/fhir`)));
+  app.use(errorHandler);
+  return app;
+}

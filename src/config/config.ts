@@ -1,0 +1,70 @@
+/**
+ * One typed, validated configuration object, read from the environment once at start-up and passed into the
+ * factories that need it (no module-level singleton: tests build their own).
+ * Every environment variable the service reads is named here; README.md lists them with their defaults.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Folder for the embedded database and local files; project-local by default. */
+  dataDir: string;
+  /** Owner/admin connection (migrations). Unset → embedded PostgreSQL under dataDir. */
+  databaseUrl?: string;
+  /** Optional separate login role for the service; default: databaseUrl with SET ROLE to the app role. */
+  databaseAppUrl?: string;
+  /** Database role the service runs as: owns nothing, subject to row-level security. */
+  appRole: string;
+  logLevel: string;
+  /** Seed a `demo` tenant with the IG examples and a synthetic directory on first start. */
+  seedDemo: boolean;
+  demoPractitioners: number;
+  /** Maximum accepted request body, bytes. */
+  maxBodyBytes: number;
+  /** Default and maximum page size for searches and history. */
+  defaultPageSize: number;
+  maxPageSize: number;
+  /** Public base URL override (behind a proxy); otherwise derived from the request. */
+  publicBaseUrl?: string;
+  dbPoolMax: number;
+}
+
+function int(name: string, value: string | undefined, dflt: number, min = 0): number {
+  if (value === undefined || value === '') return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`Configuration error: ${name} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+function bool(name: string, value: string | undefined, dflt: boolean): boolean {
+  if (value === undefined || value === '') return dflt;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new Error(`Configuration error: ${name} must be true or false, got "${value}"`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const appRole = env.DATABASE_APP_ROLE || 'plannet_app';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(appRole)) throw new Error(`Configuration error: DATABASE_APP_ROLE "${appRole}" is not a plain lowercase identifier`);
+  const maxPageSize = int('MAX_PAGE_SIZE', env.MAX_PAGE_SIZE, 1000, 1);
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: int('PORT', env.PORT, 8080),
+    dataDir: path.resolve(env.DATA_DIR || path.join(PROJECT_ROOT, '.data')),
+    databaseUrl: env.DATABASE_URL || undefined,
+    databaseAppUrl: env.DATABASE_APP_URL || undefined,
+    appRole,
+    logLevel: env.LOG_LEVEL || 'info',
+    seedDemo: bool('SEED_DEMO', env.SEED_DEMO, true),
+    demoPractitioners: int('DEMO_PRACTITIONERS', env.DEMO_PRACTITIONERS, 300),
+    maxBodyBytes: int('MAX_BODY_BYTES', env.MAX_BODY_BYTES, 20 * 1024 * 1024, 1024),
+    defaultPageSize: Math.min(int('DEFAULT_PAGE_SIZE', env.DEFAULT_PAGE_SIZE, 20, 1), maxPageSize),
+    maxPageSize,
+    publicBaseUrl: env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, '') : undefined,
+    dbPoolMax: int('DB_POOL_MAX', env.DB_POOL_MAX, 10, 1),
+  };
+}

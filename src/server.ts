@@ -1,0 +1,63 @@
+/**
+ * Service lifecycle: open the database (embedded or DATABASE_URL, migrations included), build the services and the
+ * app, listen, and shut down gracefully. main.ts and the tests both start the service through here.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config/config.ts';
+import { openDatabase, type Database } from './storage/db.ts';
+import { TenantRegistry } from './tenancy/tenants.ts';
+import { createValidator } from './validation/validator.ts';
+import { createSearchEngine } from './search/index.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { buildApp } from './app.ts';
+import type { AppServices } from './fhir/services.ts';
+
+export interface RunningServer {
+  url: string;
+  services: AppServices;
+  database: Database;
+  close(): Promise<void>;
+}
+
+export async function buildServices(config: Config, logger: Logger): Promise<{ services: AppServices; database: Database }> {
+  const database = await openDatabase(config, { log: (m) => logger.debug({ component: 'postgres' }, m) });
+  const services: AppServices = {
+    config,
+    db: database.db,
+    tenants: new TenantRegistry(database.db),
+    validator: createValidator(),
+    search: createSearchEngine(),
+    logger,
+  };
+  return { services, database };
+}
+
+export async function startServer(config: Config, opts: { logger?: Logger; services?: { services: AppServices; database: Database } } = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const { services, database } = opts.services ?? await buildServices(config, logger);
+  const app = buildApp(services);
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
+      ? new Error(`Port ${config.port} on ${config.host} is in use; set PORT to a free port (or 0 for any).`) : err));
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    services,
+    database,
+    close: () => closing ??= (async () => {
+      // Stop accepting, let in-flight requests finish (at most 10 s), then close the database.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), 10_000);
+        server.close(() => { clearTimeout(force); resolve(); });
+        server.closeIdleConnections();
+      });
+      await database.shutdown();
+    })(),
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Database access: a pg pool that runs as the application role (owns nothing, subject to row-level security) and a
+ * knex instance used as a query builder and for migrations (run as the owner).
+ *
+ * Every tenant-scoped unit of work runs inside `withTenant`, one transaction that first sets `app.tenant_id`; the
+ * row-level-security policies compare each row's tenant_id with it, so a query that forgets its tenant filter sees
+ * nothing rather than another tenant's rows.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import knexFactory, { type Knex } from 'knex';
+import type { Config } from '../config/config.ts';
+import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.ts';
+import { migrationSource } from './migrations/index.ts';
+
+// Parse bigint counts as numbers (our counts stay far below 2^53); keep timestamps as strings we control.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export interface TenantTx {
+  readonly tenant: string;
+  readonly client: pg.PoolClient;
+  query<R extends pg.QueryResultRow = any>(sql: string | pg.QueryConfig, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Run a knex builder on this transaction's connection. */
+  run<R extends pg.QueryResultRow = any>(builder: Knex.QueryBuilder | Knex.Raw): Promise<R[]>;
+}
+
+export interface Db {
+  readonly pool: pg.Pool;
+  /** Query builder only: build with it, execute with `tx.run`. */
+  readonly qb: Knex;
+  readonly ownerUrl: string;
+  withTenant<T>(tenant: string, fn: (tx: TenantTx) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T>;
+  /** Unscoped connection as the app role (tenant registry, health checks). RLS still applies. */
+  query<R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  close(): Promise<void>;
+}
+
+const qb = knexFactory({ client: 'pg' });
+
+export function makeTenantTx(tenant: string, client: pg.PoolClient): TenantTx {
+  return {
+    tenant,
+    client,
+    query: (sql, params) => client.query(sql as any, params as any[]) as any,
+    run: async (builder) => {
+      const { sql, bindings } = builder.toSQL().toNative();
+      return (await client.query(sql, bindings as unknown[])).rows;
+    },
+  };
+}
+
+export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: string; setRole: boolean; poolMax: number }): Db {
+  const pool = new pg.Pool({
+    connectionString: opts.appUrl, max: opts.poolMax, idleTimeoutMillis: 30_000,
+    // Without a dedicated login role, the session starts as the application role (a startup parameter, so no
+    // query can ever run on the connection before it takes effect).
+    ...(opts.setRole ? { options: `-c role=${opts.appRole}` } : {}),
+  });
+  pool.on('error', () => { /* idle client errors surface on next use; never crash the process */ });
+
+  async function withTenant<T>(tenant: string, fn: (tx: TenantTx) => Promise<T>, o: { readOnly?: boolean } = {}): Promise<T> {
+    if (!TENANT_ID_PATTERN.test(tenant)) throw new Error(`invalid tenant id ${JSON.stringify(tenant)}`);
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      // One round trip: the tenant id matched TENANT_ID_PATTERN above, so it is safe as a literal.
+      await client.query(`BEGIN${o.readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenant}', true)`);
+      try {
+        const result = await fn(makeTenantTx(tenant, client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => { broken = true; });
+        throw err;
+      }
+    } catch (err) {
+      if ((err as { code?: string }).code === undefined && !(err instanceof Error)) broken = true;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  return {
+    pool,
+    qb,
+    ownerUrl: opts.ownerUrl,
+    withTenant,
+    query: (sql, params) => pool.query(sql, params as any[]),
+    close: async () => { await pool.end(); },
+  };
+}
+
+/** Runs the knex migrations as the owner, creating the app role first. Safe to call from many starters at once. */
+export async function migrate(ownerUrl: string, appRole: string): Promise<string[]> {
+  // One connection, so the session-level advisory lock covers every step below.
+  const knex = knexFactory({ client: 'pg', connection: ownerUrl, pool: { min: 1, max: 1 } });
+  try {
+    await knex.raw('SELECT pg_advisory_lock(7426351)');
+    await knex.raw(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${appRole}') THEN CREATE ROLE ${appRole} NOLOGIN; END IF;
+      -- membership lets the owner connection SET ROLE to the app role (superusers need none)
+      IF NOT pg_has_role(current_user, '${appRole}', 'MEMBER') THEN EXECUTE format('GRANT ${appRole} TO %I', current_user); END IF;
+    END $$`);
+    const [, applied] = await knex.migrate.latest({ migrationSource: migrationSource(appRole) }) as [number, string[]];
+    await knex.raw('SELECT pg_advisory_unlock(7426351)');
+    return applied;
+  } finally {
+    await knex.destroy();
+  }
+}
+
+export interface Database { db: Db; embedded?: EmbeddedServer; shutdown(): Promise<void> }
+
+const CONNECTION_FILE = 'connection.json';
+
+/**
+ * Resolve the database: DATABASE_URL if set; else the embedded server already running for this DATA_DIR (a CLI next
+ * to a running service); else start the embedded server. Migrations run before the pool is handed out.
+ */
+export async function openDatabase(config: Config, opts: { log?: (m: string) => void; runMigrations?: boolean; owner?: boolean } = {}): Promise<Database> {
+  let ownerUrl = config.databaseUrl;
+  let embedded: EmbeddedServer | undefined;
+  const connFile = path.join(config.dataDir, CONNECTION_FILE);
+  if (!ownerUrl) {
+    const running = await runningEmbeddedUrl(connFile);
+    if (running) ownerUrl = running;
+    else {
+      embedded = await startEmbeddedPostgres(config.dataDir, opts.log);
+      ownerUrl = embedded.url;
+      fs.writeFileSync(connFile, JSON.stringify({ url: ownerUrl, pid: process.pid }), { mode: 0o600 });
+    }
+  }
+  if (opts.runMigrations !== false) await migrate(ownerUrl, config.appRole);
+  const appUrl = config.databaseAppUrl ?? ownerUrl;
+  const db = createDb({ appUrl, ownerUrl, appRole: config.appRole, setRole: !config.databaseAppUrl && !opts.owner, poolMax: config.dbPoolMax });
+  return {
+    db,
+    embedded,
+    shutdown: async () => {
+      await db.close();
+      if (embedded) {
+        try { if (JSON.parse(fs.readFileSync(connFile, 'utf8')).pid === process.pid) fs.rmSync(connFile, { force: true }); } catch { /* gone */ }
+        await embedded.stop();
+      }
+    },
+  };
+}
+
+async function runningEmbeddedUrl(connFile: string): Promise<string | undefined> {
+  if (!fs.existsSync(connFile)) return undefined;
+  try {
+    const { url, pid } = JSON.parse(fs.readFileSync(connFile, 'utf8')) as { url: string; pid: number };
+    try { process.kill(pid, 0); } catch { return undefined; }
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+    await c.connect();
+    await c.end();
+    return url;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Knex migrations, listed explicitly (no directory scanning, so the compiled and the type-stripped runs agree).
+ * Each migration is a function of the application role's name, which receives grants on what it creates.
+ */
+import type { Knex } from 'knex';
+import * as m001 from './001-core.ts';
+
+export interface Migration { name: string; up(knex: Knex, appRole: string): Promise<void>; down(knex: Knex, appRole: string): Promise<void> }
+
+export const MIGRATIONS: Migration[] = [
+  { name: '001-core', ...m001 },
+];
+
+export function migrationSource(appRole: string): Knex.MigrationSource<Migration> {
+  return {
+    getMigrations: async () => MIGRATIONS,
+    getMigrationName: (m) => m.name,
+    getMigration: async (m) => ({ up: (k: Knex) => m.up(k, appRole), down: (k: Knex) => m.down(k, appRole) }),
+  };
+}
+
