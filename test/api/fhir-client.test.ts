@@ -4,14 +4,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Client from 'fhir-kit-client';
+import { Client } from 'fhir-kit-client';
 import { startTestServer, example, type TestServer } from '../helpers/server.ts';
 
 let srv: TestServer;
 let client: any;
 before(async () => {
   srv = await startTestServer();
-  client = new (Client as any)({ baseUrl: srv.base });
+  client = new Client({ baseUrl: srv.base });
 });
 after(async () => { await srv.close(); });
 

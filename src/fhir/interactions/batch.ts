@@ -109,6 +109,7 @@ async function batch(ctx: FhirContext, bundle: Bundle): Promise<FhirResponse> {
   return { status: 200, headers: {}, json: serializeBundle({ type: 'batch-response', entries }) };
 }
 
+/** FHIR transaction processing order (deletes are applied first, separately). */
 const ORDER: Record<ParsedRequest['method'], number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
 
 /** Replaces every `reference` string found in the resource tree using the map. */
@@ -168,7 +169,12 @@ async function transaction(ctx: FhirContext, bundle: Bundle): Promise<FhirRespon
 
   try {
     return await ctx.services.db.withTenant(ctx.tenant.id, async (tx) => {
-      // 2. Conditional creates and conditional references resolve inside the transaction.
+      // 2. Deletes come first (FHIR transaction order), so conditional creates below see their effect.
+      const deleteEntries = list.filter((l) => l.req.method === 'DELETE');
+      const deleteResults = await writeBatch(tx, deleteEntries.map(({ entry, req }) => ({
+        kind: 'delete' as const, resourceType: req.type!, id: req.id!, ifMatch: entry.request?.ifMatch ? parseETagVersion(entry.request.ifMatch) : undefined,
+      })), ctx.services.search.indexer);
+      // 3. Conditional creates and conditional references resolve inside the transaction.
       const existingForConditional = new Map<number, string>();
       for (const { entry, index, req } of list) {
         if (req.method === 'POST' && entry.request?.ifNoneExist) {
@@ -185,14 +191,10 @@ async function transaction(ctx: FhirContext, bundle: Bundle): Promise<FhirRespon
       for (const ref of conditionalRefs) urnMap.set(ref, await resolveConditionalReference(ctx, tx, ref));
       if (conditionalRefs.size > 0 || existingForConditional.size > 0) for (const r of resources.values()) rewriteReferences(r, urnMap);
 
-      // 3. Validate (after rewriting, so references are real) and write everything as one batch.
+      // 4. Validate (after rewriting, so references are real) and write creates and updates as one batch.
       const ops: { index: number; op: WriteOp }[] = [];
       for (const { entry, index, req } of [...list].sort((a, b) => ORDER[a.req.method] - ORDER[b.req.method] || a.index - b.index)) {
-        if (req.method === 'GET' || existingForConditional.has(index)) continue;
-        if (req.method === 'DELETE') {
-          ops.push({ index, op: { kind: 'delete', resourceType: req.type!, id: req.id!, ifMatch: entry.request?.ifMatch ? parseETagVersion(entry.request.ifMatch) : undefined } });
-          continue;
-        }
+        if (req.method === 'GET' || req.method === 'DELETE' || existingForConditional.has(index)) continue;
         const resource = resources.get(index)!;
         try {
           warnings.push(...validateOrThrow(ctx, resource));
@@ -205,17 +207,17 @@ async function transaction(ctx: FhirContext, bundle: Bundle): Promise<FhirRespon
       }
       const results = await writeBatch(tx, ops.map((o) => o.op), ctx.services.search.indexer);
       const byIndex = new Map<number, RawEntry>();
-      ops.forEach((o, i) => {
-        const r = results[i];
-        if (r.outcome === 'noop') byIndex.set(o.index, { response: { status: '204' } });
-        else if (r.outcome === 'deleted') byIndex.set(o.index, { response: { status: '204', etag: versionETag(r.version.versionId) } });
-        else byIndex.set(o.index, { ...responseEntry(instance.writeResponse(ctx, r, [])), fullUrl: `${ctx.baseUrl}/${r.version.resourceType}/${r.version.id}` });
+      const done = [...deleteEntries.map((d, i) => ({ index: d.index, r: deleteResults[i] })), ...ops.map((o, i) => ({ index: o.index, r: results[i] }))];
+      done.forEach(({ index, r }) => {
+        if (r.outcome === 'noop') byIndex.set(index, { response: { status: '204' } });
+        else if (r.outcome === 'deleted') byIndex.set(index, { response: { status: '204', etag: versionETag(r.version.versionId) } });
+        else byIndex.set(index, { ...responseEntry(instance.writeResponse(ctx, r, [])), fullUrl: `${ctx.baseUrl}/${r.version.resourceType}/${r.version.id}` });
       });
       for (const [index, id] of existingForConditional) {
         const v = await readCurrent(tx, list[index].req.type!, id);
         byIndex.set(index, { fullUrl: `${ctx.baseUrl}/${v.resourceType}/${v.id}`, ...responseEntry({ status: 200, headers: instance.resourceHeaders(ctx, v, true), json: ctx.preferReturn === 'minimal' ? undefined : v.json! }) });
       }
-      // 4. GET entries see the transaction's own writes.
+      // 5. GET entries see the transaction's own writes.
       for (const { index, req } of list) {
         if (req.method !== 'GET') continue;
         let r: FhirResponse;
