@@ -43,8 +43,8 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
 
 export const EXAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'seeds', 'plan-net-examples');
 
-export function example<T = any>(name: string): T {
-  return JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, `${name}.json`), 'utf8')) as T;
+export function example(name: string): any {
+  return JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, `${name}.json`), 'utf8'));
 }
 
 /** fetch with FHIR JSON defaults; returns status, headers and parsed body. */
