@@ -10,6 +10,8 @@ import type { AppServices } from './fhir/services.ts';
 import { fhirRouter } from './fhir/routes.ts';
 import { errorHandler } from './http/errors.ts';
 import { FhirError } from './fhir/outcome/errors.ts';
+import { runWithContext, currentContext } from './http/request-context.ts';
+import { ANONYMOUS } from './auth/identity.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -38,6 +40,11 @@ export function buildApp(services: AppServices): Express {
     autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
   }));
 
+  // Everything after this runs inside the request's context (request id, tenant, identity, audit notes).
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    runWithContext({ requestId: String(req.id), identity: ANONYMOUS, audit: {} }, next);
+  });
+
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', async (_req, res) => {
     try {
@@ -53,6 +60,8 @@ export function buildApp(services: AppServices): Express {
       const tenant = await services.tenants.get(String(req.params.tenant));
       if (!tenant) return next(new FhirError('not-found', `Unknown tenant "${req.params.tenant}"`));
       res.locals.tenant = tenant;
+      const ctx = currentContext();
+      if (ctx) ctx.tenant = tenant.id;
       next();
     } catch (err) { next(err); }
   });

@@ -14,6 +14,8 @@ import { assertSupportedType } from './interactions/resource-checks.ts';
 import { buildCapabilityStatement } from './capability/capability-statement.ts';
 import { parseETagVersion } from '../storage/resource-store.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
+import { currentContext } from '../http/request-context.ts';
+import { declareRoute, type RoutePolicy } from '../auth/permissions.ts';
 import type { QueryPairs } from '../search/engine.ts';
 
 function parsePrefer(header: string | string[] | undefined): { strict: boolean; preferReturn: FhirContext['preferReturn'] } {
@@ -61,52 +63,66 @@ export function fhirRouter(services: AppServices): Router {
     next();
   });
 
-  const handle = (fn: (ctx: FhirContext, req: Request) => Promise<FhirResponse> | FhirResponse) =>
-    async (req: Request, res: Response, next: NextFunction) => {
+  /**
+   * Wraps an interaction: declares its route policy (one place per route), notes the action for the audit row, runs
+   * it and writes the response.
+   */
+  const handle = (method: string, path: string, action: string, policy: RoutePolicy, fn: (ctx: FhirContext, req: Request) => Promise<FhirResponse> | FhirResponse) => {
+    declareRoute({ method, path: `/t/:tenant/fhir${path}`, action, policy });
+    return async (req: Request, res: Response, next: NextFunction) => {
+      const rc = currentContext();
+      if (rc) {
+        rc.audit.action = action;
+        if (typeof req.params.type === 'string') rc.audit.resourceType = req.params.type;
+        if (typeof req.params.id === 'string' && !req.params.id.startsWith('$')) rc.audit.resourceIds = [req.params.id];
+      }
       try { send(res, await fn(res.locals.fhir as FhirContext, req)); } catch (err) { next(err); }
     };
+  };
   const ifMatch = (req: Request) => (req.headers['if-match'] ? parseETagVersion(String(req.headers['if-match'])) : undefined);
   const search = (ctx: FhirContext, type: string, query: QueryPairs) => {
     assertSupportedType(type);
     return ctx.services.db.withTenant(ctx.tenant.id, async (tx) => {
       const r = await ctx.services.search.search(tx, type, query, searchOptions(ctx));
+      const rc = currentContext();
+      if (rc) { rc.audit.searchParams = [...new Set(query.map(([k]) => k))]; rc.audit.resultCount = r.matchCount; }
       return { status: 200, headers: {}, json: r.json } satisfies FhirResponse;
     }, { readOnly: true });
   };
 
-  router.get('/metadata', handle((ctx) => ({ status: 200, headers: {}, json: JSON.stringify(buildCapabilityStatement(ctx.baseUrl, ctx.services.search)) })));
+  router.get('/metadata', handle('GET', '/metadata', 'capabilities', 'public', (ctx) => ({ status: 200, headers: {}, json: JSON.stringify(buildCapabilityStatement(ctx.baseUrl, ctx.services.search)) })));
   router.all('/metadata', (req, _res, next) => next(methodNotAllowed(req, 'GET')));
 
-  router.post('/', requireJsonBody(), jsonBody, handle((ctx, req) => processBundle(ctx, req.body)));
+  router.post('/', requireJsonBody(), jsonBody, handle('POST', '/', 'batch-transaction', 'directory:write', (ctx, req) => processBundle(ctx, req.body)));
   router.all('/', (req, _res, next) => next(methodNotAllowed(req, 'POST')));
 
-  router.get('/_history', handle((ctx, req) => historyInteraction(ctx, queryPairs(req))));
+  router.get('/_history', handle('GET', '/_history', 'history-system', 'directory:read', (ctx, req) => historyInteraction(ctx, queryPairs(req))));
 
-  router.get('/:type', handle((ctx, req) => search(ctx, req.params.type as string, queryPairs(req))));
-  router.post('/:type', requireJsonBody(), jsonBody, handle((ctx, req) => {
+  router.get('/:type', handle('GET', '/:type', 'search-type', 'directory:read', (ctx, req) => search(ctx, req.params.type as string, queryPairs(req))));
+  router.post('/:type', requireJsonBody(), jsonBody, handle('POST', '/:type', 'create', 'directory:write', (ctx, req) => {
     const ine = req.headers['if-none-exist'];
     return instance.create(ctx, req.params.type as string, req.body, typeof ine === 'string' ? ine : undefined);
   }));
   router.all('/:type', (req, _res, next) => next(methodNotAllowed(req, 'GET, POST')));
 
-  router.post('/:type/_search', requireJsonBody(true), formBody, handle((ctx, req) => {
+  router.post('/:type/_search', requireJsonBody(true), formBody, handle('POST', '/:type/_search', 'search-type', 'directory:read', (ctx, req) => {
     const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body as Record<string, string | string[]> : {};
     const fromBody: QueryPairs = Object.entries(body).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => [k, String(x)] as [string, string]));
     return search(ctx, req.params.type as string, [...queryPairs(req), ...fromBody]);
   }));
-  router.get('/:type/_history', handle((ctx, req) => historyInteraction(ctx, queryPairs(req), req.params.type as string)));
+  router.get('/:type/_history', handle('GET', '/:type/_history', 'history-type', 'directory:read', (ctx, req) => historyInteraction(ctx, queryPairs(req), req.params.type as string)));
 
-  router.post('/:type/:id', requireJsonBody(), jsonBody, handle((ctx, req) => {
+  router.post('/:type/:id', requireJsonBody(), jsonBody, handle('POST', '/:type/$validate', 'operation:validate', 'directory:read', (ctx, req) => {
     if (req.params.id === '$validate') return instance.validateOperation(ctx, req.params.type as string, req.body);
     throw new FhirError('method-not-allowed', `POST is not allowed on an instance; use PUT to update ${req.params.type}/${req.params.id}`, { headers: { Allow: 'GET, PUT, DELETE' } });
   }));
-  router.get('/:type/:id', handle((ctx, req) => instance.read(ctx, req.params.type as string, req.params.id as string)));
-  router.put('/:type/:id', requireJsonBody(), jsonBody, handle((ctx, req) => instance.update(ctx, req.params.type as string, req.params.id as string, req.body, ifMatch(req))));
-  router.delete('/:type/:id', handle((ctx, req) => instance.remove(ctx, req.params.type as string, req.params.id as string, ifMatch(req))));
+  router.get('/:type/:id', handle('GET', '/:type/:id', 'read', 'directory:read', (ctx, req) => instance.read(ctx, req.params.type as string, req.params.id as string)));
+  router.put('/:type/:id', requireJsonBody(), jsonBody, handle('PUT', '/:type/:id', 'update', 'directory:write', (ctx, req) => instance.update(ctx, req.params.type as string, req.params.id as string, req.body, ifMatch(req))));
+  router.delete('/:type/:id', handle('DELETE', '/:type/:id', 'delete', 'directory:write', (ctx, req) => instance.remove(ctx, req.params.type as string, req.params.id as string, ifMatch(req))));
   router.all('/:type/:id', (req, _res, next) => next(methodNotAllowed(req, 'GET, PUT, DELETE')));
 
-  router.get('/:type/:id/_history', handle((ctx, req) => historyInteraction(ctx, queryPairs(req), req.params.type as string, req.params.id as string)));
-  router.get('/:type/:id/_history/:vid', handle((ctx, req) => instance.vread(ctx, req.params.type as string, req.params.id as string, req.params.vid as string)));
+  router.get('/:type/:id/_history', handle('GET', '/:type/:id/_history', 'history-instance', 'directory:read', (ctx, req) => historyInteraction(ctx, queryPairs(req), req.params.type as string, req.params.id as string)));
+  router.get('/:type/:id/_history/:vid', handle('GET', '/:type/:id/_history/:vid', 'vread', 'directory:read', (ctx, req) => instance.vread(ctx, req.params.type as string, req.params.id as string, req.params.vid as string)));
   router.all(['/:type/:id/_history', '/:type/:id/_history/:vid'], (req, _res, next) => next(methodNotAllowed(req, 'GET')));
 
   router.use((req: Request, _res: Response, next: NextFunction) => next(new FhirError('not-found', `No FHIR interaction at ${req.method} ${req.path}`)));

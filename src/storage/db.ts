@@ -33,6 +33,11 @@ export interface Db {
   readonly qb: Knex;
   readonly ownerUrl: string;
   withTenant<T>(tenant: string, fn: (tx: TenantTx) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T>;
+  /**
+   * Registers work that must commit atomically with every write transaction (the audit row of the request that
+   * made the change). It runs last, just before COMMIT; if it throws, the transaction rolls back.
+   */
+  addBeforeCommit(hook: (tx: TenantTx) => Promise<void>): void;
   /** Unscoped connection as the app role (tenant registry, health checks). RLS still applies. */
   query<R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
   close(): Promise<void>;
@@ -61,6 +66,8 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
   });
   pool.on('error', () => { /* idle client errors surface on next use; never crash the process */ });
 
+  const beforeCommit: ((tx: TenantTx) => Promise<void>)[] = [];
+
   async function withTenant<T>(tenant: string, fn: (tx: TenantTx) => Promise<T>, o: { readOnly?: boolean } = {}): Promise<T> {
     if (!TENANT_ID_PATTERN.test(tenant)) throw new Error(`invalid tenant id ${JSON.stringify(tenant)}`);
     const client = await pool.connect();
@@ -69,7 +76,9 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
       // One round trip: the tenant id matched TENANT_ID_PATTERN above, so it is safe as a literal.
       await client.query(`BEGIN${o.readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenant}', true)`);
       try {
-        const result = await fn(makeTenantTx(tenant, client));
+        const tx = makeTenantTx(tenant, client);
+        const result = await fn(tx);
+        if (!o.readOnly) for (const hook of beforeCommit) await hook(tx);
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -89,6 +98,7 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
     qb,
     ownerUrl: opts.ownerUrl,
     withTenant,
+    addBeforeCommit: (hook) => { beforeCommit.push(hook); },
     query: (sql, params) => pool.query(sql, params as any[]),
     close: async () => { await pool.end(); },
   };
