@@ -12,6 +12,9 @@ import { errorHandler } from './http/errors.ts';
 import { FhirError } from './fhir/outcome/errors.ts';
 import { runWithContext, currentContext } from './http/request-context.ts';
 import { ANONYMOUS } from './auth/identity.ts';
+import { authenticate } from './auth/authenticate.ts';
+import { smartRouter, fhirBaseUrl } from './auth/smart/routes.ts';
+import { adminRouter } from './admin/routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -65,6 +68,12 @@ export function buildApp(services: AppServices): Express {
       next();
     } catch (err) { next(err); }
   });
+  app.use('/t/:tenant', authenticate({
+    clients: services.auth.clients, keys: services.auth.keys, sessions: services.sessions,
+    fhirBase: (req, tenant) => fhirBaseUrl(services, req, tenant),
+  }));
+  app.use('/t/:tenant', smartRouter(services));
+  app.use('/t/:tenant/admin', adminRouter(services));
   app.use('/t/:tenant/fhir', fhirRouter(services));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(new FhirError('not-found', `Nothing at ${req.path}; FHIR bases are at /t/{tenant}/fhir`)));

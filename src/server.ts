@@ -12,6 +12,8 @@ import { createSearchEngine } from './search/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { buildApp } from './app.ts';
 import type { AppServices } from './fhir/services.ts';
+import { ClientRegistry } from './auth/smart/clients.ts';
+import { SigningKeys } from './auth/smart/keys.ts';
 
 export interface RunningServer {
   url: string;
@@ -29,6 +31,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<{ s
     validator: createValidator(),
     search: createSearchEngine(),
     logger,
+    auth: { clients: new ClientRegistry(database.db), keys: new SigningKeys(database.db) },
   };
   return { services, database };
 }

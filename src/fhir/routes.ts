@@ -16,6 +16,8 @@ import { parseETagVersion } from '../storage/resource-store.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
 import { currentContext } from '../http/request-context.ts';
 import { declareRoute, type RoutePolicy } from '../auth/permissions.ts';
+import { authorize } from '../auth/authorize.ts';
+import { ANONYMOUS } from '../auth/identity.ts';
 import type { QueryPairs } from '../search/engine.ts';
 
 function parsePrefer(header: string | string[] | undefined): { strict: boolean; preferReturn: FhirContext['preferReturn'] } {
@@ -76,7 +78,11 @@ export function fhirRouter(services: AppServices): Router {
         if (typeof req.params.type === 'string') rc.audit.resourceType = req.params.type;
         if (typeof req.params.id === 'string' && !req.params.id.startsWith('$')) rc.audit.resourceIds = [req.params.id];
       }
-      try { send(res, await fn(res.locals.fhir as FhirContext, req)); } catch (err) { next(err); }
+      try {
+        const ctx = res.locals.fhir as FhirContext;
+        authorize(rc?.identity ?? ANONYMOUS, ctx.tenant, policy, typeof req.params.type === 'string' ? req.params.type : undefined);
+        send(res, await fn(ctx, req));
+      } catch (err) { next(err); }
     };
   };
   const ifMatch = (req: Request) => (req.headers['if-match'] ? parseETagVersion(String(req.headers['if-match'])) : undefined);

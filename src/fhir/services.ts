@@ -8,6 +8,9 @@ import type { TenantRegistry, Tenant } from '../tenancy/tenants.ts';
 import type { SearchEngine } from '../search/engine.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { ClientRegistry } from '../auth/smart/clients.ts';
+import type { SigningKeys } from '../auth/smart/keys.ts';
+import type { SessionResolver } from '../auth/authenticate.ts';
 
 export interface AppServices {
   config: Config;
@@ -16,6 +19,9 @@ export interface AppServices {
   validator: ResourceValidator;
   search: SearchEngine;
   logger: Logger;
+  auth: { clients: ClientRegistry; keys: SigningKeys };
+  /** Staff sessions (SAML sign-in), when configured. */
+  sessions?: SessionResolver;
 }
 
 /** One FHIR request's context: who the tenant is and the absolute base URL links are built from. */

@@ -5,13 +5,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'fhir-kit-client';
-import { startTestServer, example, type TestServer } from '../helpers/server.ts';
+import { startTestServer, example, maintenanceToken, type TestServer } from '../helpers/server.ts';
 
 let srv: TestServer;
 let client: any;
 before(async () => {
   srv = await startTestServer();
-  client = new Client({ baseUrl: srv.base });
+  // a maintenance client's token, as a real integration would hold (writes need directory:write)
+  client = new Client({ baseUrl: srv.base, bearerToken: await maintenanceToken(srv.base) });
 });
 after(async () => { await srv.close(); });
 
