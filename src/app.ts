@@ -15,6 +15,7 @@ import { ANONYMOUS } from './auth/identity.ts';
 import { authenticate } from './auth/authenticate.ts';
 import { smartRouter, fhirBaseUrl } from './auth/smart/routes.ts';
 import { adminRouter } from './admin/routes.ts';
+import { publicCors, requireHttps, securityHeaders } from './http/security.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -23,6 +24,7 @@ export function buildApp(services: AppServices): Express {
   app.disable('x-powered-by');
   app.set('etag', false); // FHIR version ETags only; Express's body hashes would clash with them
   app.set('query parser', 'simple');
+  if (services.config.trustProxy) app.set('trust proxy', parseTrustProxy(services.config.trustProxy));
 
   app.use(pinoHttp({
     logger: services.logger,
@@ -48,6 +50,10 @@ export function buildApp(services: AppServices): Express {
     runWithContext({ requestId: String(req.id), identity: ANONYMOUS, audit: {} }, next);
   });
 
+  app.use(requireHttps(services.config.production));
+  app.use(securityHeaders(services.config.production));
+  app.use(publicCors);
+
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', async (_req, res) => {
     try {
@@ -72,6 +78,8 @@ export function buildApp(services: AppServices): Express {
     clients: services.auth.clients, keys: services.auth.keys, sessions: services.sessions,
     fhirBase: (req, tenant) => fhirBaseUrl(services, req, tenant),
   }));
+  app.use(['/t/:tenant/auth/token', '/t/:tenant/auth/saml'], services.rateLimiters.auth);
+  app.use('/t/:tenant', services.rateLimiters.api);
   app.use('/t/:tenant', smartRouter(services));
   app.use('/t/:tenant/admin', adminRouter(services));
   app.use('/t/:tenant/fhir', fhirRouter(services));
@@ -79,4 +87,11 @@ export function buildApp(services: AppServices): Express {
   app.use((req: Request, _res: Response, next: NextFunction) => next(new FhirError('not-found', `Nothing at ${req.path}; FHIR bases are at /t/{tenant}/fhir`)));
   app.use(errorHandler);
   return app;
+}
+
+function parseTrustProxy(v: string): boolean | number | string {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v; // 'loopback', 'uniquelocal', CIDR lists...
 }

@@ -2,7 +2,9 @@
  * Service lifecycle: open the database (embedded or DATABASE_URL, migrations included), build the services and the
  * app, listen, and shut down gracefully. main.ts and the tests both start the service through here.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config.ts';
 import { openDatabase, type Database } from './storage/db.ts';
@@ -14,6 +16,7 @@ import { buildApp } from './app.ts';
 import type { AppServices } from './fhir/services.ts';
 import { ClientRegistry } from './auth/smart/clients.ts';
 import { SigningKeys } from './auth/smart/keys.ts';
+import { createRateLimiters } from './http/rate-limit.ts';
 
 export interface RunningServer {
   url: string;
@@ -32,6 +35,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<{ s
     search: createSearchEngine(),
     logger,
     auth: { clients: new ClientRegistry(database.db), keys: new SigningKeys(database.db) },
+    rateLimiters: await createRateLimiters(config),
   };
   return { services, database };
 }
@@ -40,7 +44,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
   const logger = opts.logger ?? createLogger(config.logLevel);
   const { services, database } = opts.services ?? await buildServices(config, logger);
   const app = buildApp(services);
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, app);
+  const server = config.tls
+    ? https.createServer({ cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2', keepAliveTimeout: 65_000 }, app)
+    : http.createServer({ keepAliveTimeout: 65_000 }, app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
       ? new Error(`Port ${config.port} on ${config.host} is in use; set PORT to a free port (or 0 for any).`) : err));
@@ -50,7 +56,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: `${config.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     services,
     database,
     close: () => closing ??= (async () => {
@@ -60,6 +66,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
         server.close(() => { clearTimeout(force); resolve(); });
         server.closeIdleConnections();
       });
+      await services.rateLimiters.close();
       await database.shutdown();
     })(),
   };

@@ -31,6 +31,15 @@ export interface Config {
   /** Public base URL override (behind a proxy); otherwise derived from the request. */
   publicBaseUrl?: string;
   dbPoolMax: number;
+  /** Shared store for rate limits (and, later, sessions and replay caches) across instances. */
+  redisUrl?: string;
+  /** Requests per window (default one minute): anonymous callers per source address, SMART clients per client, token/SSO endpoints per address. */
+  rateLimit: { anonymousPerMinute: number; clientPerMinute: number; authPerMinute: number; windowMs: number };
+  /** Express trust-proxy setting (e.g. `1`, `loopback`, a CIDR list); unset = trust no proxy headers. */
+  trustProxy?: string;
+  /** production: plaintext (non-HTTPS) requests are refused; HSTS is sent. */
+  production: boolean;
+  tls?: { certFile: string; keyFile: string };
 }
 
 function int(name: string, value: string | undefined, dflt: number, min = 0): number {
@@ -66,5 +75,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPageSize,
     publicBaseUrl: env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, '') : undefined,
     dbPoolMax: int('DB_POOL_MAX', env.DB_POOL_MAX, 10, 1),
+    redisUrl: env.REDIS_URL || undefined,
+    rateLimit: {
+      anonymousPerMinute: int('RATE_LIMIT_ANONYMOUS_PER_MINUTE', env.RATE_LIMIT_ANONYMOUS_PER_MINUTE, 1200, 1),
+      clientPerMinute: int('RATE_LIMIT_CLIENT_PER_MINUTE', env.RATE_LIMIT_CLIENT_PER_MINUTE, 6000, 1),
+      authPerMinute: int('RATE_LIMIT_AUTH_PER_MINUTE', env.RATE_LIMIT_AUTH_PER_MINUTE, 60, 1),
+      windowMs: int('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, 60_000, 100),
+    },
+    trustProxy: env.TRUST_PROXY || undefined,
+    production: env.NODE_ENV === 'production',
+    tls: tlsConfig(env),
   };
+}
+
+function tlsConfig(env: NodeJS.ProcessEnv): Config['tls'] {
+  const certFile = env.TLS_CERT_FILE;
+  const keyFile = env.TLS_KEY_FILE;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new Error('Configuration error: set both TLS_CERT_FILE and TLS_KEY_FILE to serve HTTPS');
+  return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) };
 }

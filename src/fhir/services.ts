@@ -11,6 +11,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { ClientRegistry } from '../auth/smart/clients.ts';
 import type { SigningKeys } from '../auth/smart/keys.ts';
 import type { SessionResolver } from '../auth/authenticate.ts';
+import type { RateLimiters } from '../http/rate-limit.ts';
 
 export interface AppServices {
   config: Config;
@@ -20,6 +21,7 @@ export interface AppServices {
   search: SearchEngine;
   logger: Logger;
   auth: { clients: ClientRegistry; keys: SigningKeys };
+  rateLimiters: RateLimiters;
   /** Staff sessions (SAML sign-in), when configured. */
   sessions?: SessionResolver;
 }

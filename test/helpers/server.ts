@@ -27,7 +27,9 @@ export function testDatabaseUrl(): string {
 
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plannet-srv-'));
-  const config: Config = { ...loadConfig({ ...process.env, DATABASE_URL: testDatabaseUrl(), DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' }), seedDemo: false, ...overrides };
+  const base = loadConfig({ ...process.env, DATABASE_URL: testDatabaseUrl(), DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
+  // Rate limits are far above what any test sends, except in the tests of rate limiting themselves.
+  const config: Config = { ...base, seedDemo: false, rateLimit: { ...base.rateLimit, anonymousPerMinute: 1e6, clientPerMinute: 1e6, authPerMinute: 1e6 }, ...overrides };
   const server = await startServer(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'silent') });
   const newTenant = async (prefix = 't') => {
     const id = `${prefix}-${randomBytes(5).toString('hex')}`.toLowerCase();
