@@ -16,6 +16,7 @@ import { authenticate } from './auth/authenticate.ts';
 import { smartRouter, fhirBaseUrl } from './auth/smart/routes.ts';
 import { adminRouter } from './admin/routes.ts';
 import { publicCors, requireHttps, securityHeaders } from './http/security.ts';
+import { declareRoute } from './auth/permissions.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -54,6 +55,8 @@ export function buildApp(services: AppServices): Express {
   app.use(securityHeaders(services.config.production));
   app.use(publicCors);
 
+  declareRoute({ method: 'GET', path: '/healthz', action: 'health', policy: 'public' });
+  declareRoute({ method: 'GET', path: '/readyz', action: 'health', policy: 'public' });
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', async (_req, res) => {
     try {

@@ -70,7 +70,7 @@ export function fhirRouter(services: AppServices): Router {
    * it and writes the response.
    */
   const handle = (method: string, path: string, action: string, policy: RoutePolicy, fn: (ctx: FhirContext, req: Request) => Promise<FhirResponse> | FhirResponse) => {
-    declareRoute({ method, path: `/t/:tenant/fhir${path}`, action, policy });
+    declareRoute({ method, path: `/t/:tenant/fhir${path === '/' ? '' : path}`, action, policy });
     return async (req: Request, res: Response, next: NextFunction) => {
       const rc = currentContext();
       if (rc) {

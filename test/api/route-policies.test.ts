@@ -1,0 +1,80 @@
+/**
+ * Every registered route declares its policy in one place, and the permission matrix holds for every route:
+ * anonymous, a read-scoped client, a cruds client, and a client of another tenant.
+ * (Staff roles join the matrix in saml-*.test.ts, which signs users in through a real IdP.)
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, example, fhir, type TestServer } from '../helpers/server.ts';
+import { buildApp } from '../../src/app.ts';
+import { listRegisteredRoutes, ROUTE_TABLE, type DeclaredRoute } from '../../src/auth/permissions.ts';
+import { mintAccessToken } from '../../src/auth/smart/token-endpoint.ts';
+
+let srv: TestServer;
+before(async () => { srv = await startTestServer(); });
+after(async () => { await srv.close(); });
+
+test('every registered route has a declared policy', () => {
+  const app = buildApp(srv.services) as unknown as { router: { stack: unknown[] } };
+  const registered = listRegisteredRoutes(app);
+  assert.ok(registered.length >= 15, `found only ${registered.length} routes`);
+  const declared = new Set(ROUTE_TABLE.map((r) => `${r.method} ${r.path.replace('$validate', ':id')}`));
+  const missing = registered.filter((r) => !declared.has(`${r.method} ${r.path}`));
+  assert.deepEqual(missing, [], `routes without a declared policy: ${missing.map((m) => `${m.method} ${m.path}`).join(', ')}`);
+});
+
+function concrete(route: DeclaredRoute, tenant: string): { url: string; method: string; body?: unknown } {
+  const path = route.path.replace(':tenant', tenant).replace(':type', 'Organization').replace(':vid', '1').replace(':id', 'matrix-org');
+  const method = route.method;
+  let body: unknown;
+  if (method === 'PUT') body = { ...example('Organization-Acme'), id: 'matrix-org' };
+  else if (method === 'POST' && route.path.endsWith('/fhir')) body = { resourceType: 'Bundle', type: 'batch', entry: [] };
+  else if (method === 'POST' && route.path.endsWith(':type')) body = example('Organization-Acme');
+  else if (method === 'POST' && route.path.includes('$validate')) body = example('Organization-Acme');
+  else if (method === 'POST' && route.path.endsWith('/admin/clients')) body = { name: 'x', scope: 'system/*.read', jwks_uri: 'https://example.org/jwks.json' };
+  return { url: `${srv.url}${path}`, method, body };
+}
+
+test('permission matrix: every declared route × anonymous, read client, cruds client, other tenant', async () => {
+  const tenant = srv.tenant;
+  await fhir(`${srv.base}/Organization/matrix-org`, { method: 'PUT', json: { ...example('Organization-Acme'), id: 'matrix-org' } });
+  const base = srv.base;
+  const reader = await srv.services.auth.clients.register(tenant, { name: 'reader', scopes: ['system/*.read'], jwks_uri: undefined, jwksUri: 'https://example.org/r.json' } as never);
+  const writer = await srv.services.auth.clients.register(tenant, { name: 'writer', scopes: ['system/*.cruds'], jwksUri: 'https://example.org/w.json' });
+  const other = await srv.newTenant('matrix-other');
+  const stranger = await srv.services.auth.clients.register(other, { name: 'stranger', scopes: ['system/*.cruds'], jwksUri: 'https://example.org/s.json' });
+  const tokens = {
+    reader: await mintAccessToken(srv.services.auth.keys, tenant, reader.clientId, ['system/*.read'], base),
+    writer: await mintAccessToken(srv.services.auth.keys, tenant, writer.clientId, ['system/*.cruds'], base),
+    stranger: await mintAccessToken(srv.services.auth.keys, other, stranger.clientId, ['system/*.cruds'], `${srv.url}/t/${other}/fhir`),
+  };
+  const failures: string[] = [];
+  const routes = ROUTE_TABLE.filter((r) => r.path.startsWith('/t/'));
+  assert.ok(routes.length >= 15);
+  for (const route of routes) {
+    for (const who of ['anonymous', 'reader', 'writer', 'stranger'] as const) {
+      // DELETE last: run it on a fresh copy so later rows still find the resource
+      if (route.method === 'DELETE') await fhir(`${base}/Organization/matrix-org`, { method: 'PUT', json: { ...example('Organization-Acme'), id: 'matrix-org' } });
+      const req = concrete(route, tenant);
+      const headers: Record<string, string> = {};
+      if (who !== 'anonymous') headers.authorization = `Bearer ${tokens[who]}`;
+      if (route.path.endsWith('/auth/token')) continue; // its own tests cover it (form body, OAuth errors)
+      const r = await fhir(req.url, { method: req.method, json: req.body, headers, anonymous: true });
+      const refused = r.status === 401 || r.status === 403;
+      let expectRefused: boolean;
+      let expectStatus: number | undefined;
+      switch (route.policy) {
+        // a credential of another tenant is refused everywhere, public routes included (it is never silently ignored)
+        case 'public': expectRefused = who === 'stranger'; break;
+        case 'directory:read': expectRefused = who === 'stranger'; expectStatus = who === 'stranger' ? 403 : undefined; break;
+        case 'directory:write': expectRefused = who !== 'writer'; expectStatus = who === 'anonymous' ? 401 : who === 'writer' ? undefined : 403; break;
+        default: expectRefused = true; expectStatus = who === 'anonymous' ? 401 : 403; break; // staff-only permissions
+      }
+      if (refused !== expectRefused || (expectStatus !== undefined && r.status !== expectStatus)) {
+        failures.push(`${route.method} ${route.path} as ${who}: ${r.status} (policy ${route.policy})`);
+      }
+      if (refused && route.policy !== 'public') assert.doesNotMatch(r.text, /Acme/, 'a refusal never carries data');
+    }
+  }
+  assert.deepEqual(failures, []);
+});
