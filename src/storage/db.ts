@@ -65,6 +65,9 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
     ...(opts.setRole ? { options: `-c role=${opts.appRole}` } : {}),
   });
   pool.on('error', () => { /* idle client errors surface on next use; never crash the process */ });
+  // A connection killed under a checked-out client (server shutdown, failover) fails its query; it must not also
+  // crash the process through an unhandled 'error' event.
+  pool.on('connect', (client) => { client.on('error', () => {}); });
 
   const beforeCommit: ((tx: TenantTx) => Promise<void>)[] = [];
 
