@@ -2,7 +2,8 @@
  * Benchmark plumbing: run the real service as a child process (so the load generator does not share its event loop),
  * on the embedded PostgreSQL under a temporary DATA_DIR unless DATABASE_URL is set, and sample its peak RSS.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,4 +57,36 @@ export function machine(): string {
 export function flag(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+/** Creates a tenant through the CLI, as an operator would. */
+export function createTenant(svc: BenchService, tenant: string): void {
+  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'src', 'cli', 'tenant.ts'), 'create', tenant], { env: { ...process.env, DATA_DIR: svc.dataDir }, stdio: 'ignore' });
+}
+
+/**
+ * Registers a SMART client with the CLI and returns a function giving a valid access token (refreshed through the
+ * real token endpoint before it expires), as a real integration would.
+ */
+export function smartClient(svc: BenchService, tenant: string, scope: string): () => Promise<string> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const jwksFile = path.join(svc.dataDir, `bench-jwks-${randomUUID()}.json`);
+  fs.writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'bench', alg: 'ES384' }] }));
+  const out = execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'src', 'cli', 'client.ts'), 'register', '--tenant', tenant, '--name', 'bench', '--scope', scope, '--jwks', jwksFile],
+    { env: { ...process.env, DATA_DIR: svc.dataDir }, encoding: 'utf8' });
+  const clientId = out.trim().split('\n').pop()!;
+  const tokenUrl = `${svc.url}/t/${tenant}/auth/token`;
+  let cached: { token: string; until: number } | undefined;
+  return async () => {
+    if (cached && Date.now() < cached.until) return cached.token;
+    const b64u = (v: string | Buffer) => Buffer.from(v).toString('base64url');
+    const input = `${b64u(JSON.stringify({ alg: 'ES384', typ: 'JWT', kid: 'bench' }))}.${b64u(JSON.stringify({ iss: clientId, sub: clientId, aud: tokenUrl, exp: Math.floor(Date.now() / 1000) + 240, jti: randomUUID() }))}`;
+    const assertion = `${input}.${b64u(sign('sha384', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }))}`;
+    const res = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({
+      grant_type: 'client_credentials', scope, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }) });
+    const body = await res.json() as { access_token?: string; expires_in?: number; error_description?: string };
+    if (!body.access_token) throw new Error(`token request failed: ${res.status} ${body.error_description}`);
+    cached = { token: body.access_token, until: Date.now() + ((body.expires_in ?? 300) - 60) * 1000 };
+    return cached.token;
+  };
 }

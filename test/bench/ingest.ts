@@ -4,8 +4,7 @@
  * fresh tenant of a real service, and prints resources/s and the service's peak RSS. Target: ≥ 5,000 resources/s.
  */
 import { generateDirectory, estimateResourceCount } from '../../src/seeds/synthetic/generator.ts';
-import { startService, machine, flag } from './harness.ts';
-import type { Resource } from '@medplum/fhirtypes';
+import { startService, machine, flag, createTenant, smartClient } from './harness.ts';
 
 const target = flag('resources', 50_000);
 const bundleSize = flag('bundle-size', 500);
@@ -18,30 +17,30 @@ for (let i = 0; i < 5; i++) practitioners = Math.max(10, Math.round(practitioner
 const svc = await startService({ SEED_DEMO: 'false' });
 try {
   const tenant = `bench-${Date.now().toString(36)}`;
-  const { execFileSync } = await import('node:child_process');
-  execFileSync(process.execPath, ['src/cli/tenant.ts', 'create', tenant], { env: { ...process.env, DATA_DIR: svc.dataDir }, stdio: 'ignore' });
+  createTenant(svc, tenant);
+  const token = smartClient(svc, tenant, 'system/*.cruds');
   const base = `${svc.url}/t/${tenant}/fhir`;
 
   const gen = generateDirectory({ practitioners, seed: 7 });
-  const nextBundle = (): string | undefined => {
+  const nextBundle = (): { body: string; n: number } | undefined => {
     const entry: unknown[] = [];
-    for (const r of gen as Iterable<Resource>) {
-      entry.push({ request: { method: 'PUT', url: `${r.resourceType}/${r.id}` }, resource: r });
+    // gen.next() rather than for-of: breaking a for-of would close the generator
+    for (let r = gen.next(); !r.done; r = gen.next()) {
+      entry.push({ request: { method: 'PUT', url: `${r.value.resourceType}/${r.value.id}` }, resource: r.value });
       if (entry.length >= bundleSize) break;
     }
-    return entry.length ? JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }) : undefined;
+    return entry.length ? { body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }), n: entry.length } : undefined;
   };
   let sent = 0;
   let failures = 0;
   const t0 = performance.now();
   let lastReport = t0;
   const worker = async () => {
-    for (let body = nextBundle(); body; body = nextBundle()) {
-      const n = (body.match(/"request":/g) ?? []).length;
-      const res = await fetch(base, { method: 'POST', body, headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' } });
+    for (let b = nextBundle(); b; b = nextBundle()) {
+      const res = await fetch(base, { method: 'POST', body: b.body, headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${await token()}` } });
       await res.arrayBuffer();
       if (res.status !== 200) { failures++; if (failures < 3) console.error(`bundle failed: ${res.status}`); }
-      sent += n;
+      sent += b.n;
       if (performance.now() - lastReport > 2000) { lastReport = performance.now(); process.stderr.write(`  ${sent} resources...\n`); }
     }
   };
