@@ -197,21 +197,36 @@ export async function writeBatch(tx: TenantTx, ops: WriteOp[], indexer: Indexer 
   }
   if (finalState.size === 0) return results;
 
-  // 3. Upsert the final state of each resource, append every version to history.
+  // 3. Upsert the final state of each resource and append it to history in one statement, so each resource's JSON
+  //    crosses the wire once (history copies it inside the database). Versions superseded within this same batch,
+  //    which are rare, are appended separately.
   const finals = [...finalState.values()];
+  const finalMethod = new Map<string, string>();
+  historyRows.forEach((h, i) => finalMethod.set(key(h.resourceType, h.id), historyMethods[i]));
   const { rows: ridRows } = await tx.query(
-    `INSERT INTO resources (tenant_id, resource_type, id, version_id, last_updated, deleted, content)
-     SELECT $1, t, i, v, $5::timestamptz, d, c FROM unnest($2::text[], $3::text[], $4::int[], $6::bool[], $7::text[]) AS x(t, i, v, d, c)
-     ON CONFLICT (tenant_id, resource_type, id) DO UPDATE
-       SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content
-     RETURNING resource_type, id, rid`,
+    `WITH up AS (
+       INSERT INTO resources (tenant_id, resource_type, id, version_id, last_updated, deleted, content)
+       SELECT $1, t, i, v, $5::timestamptz, d, c FROM unnest($2::text[], $3::text[], $4::int[], $6::bool[], $7::text[]) AS x(t, i, v, d, c)
+       ON CONFLICT (tenant_id, resource_type, id) DO UPDATE
+         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content
+       RETURNING resource_type, id, rid, version_id, deleted, content
+     ), hist AS (
+       INSERT INTO resource_history (tenant_id, resource_type, id, version_id, last_updated, deleted, method, content)
+       SELECT $1, up.resource_type, up.id, up.version_id, $5::timestamptz, up.deleted, m.method, up.content
+         FROM up JOIN unnest($2::text[], $3::text[], $8::text[]) AS m(t, i, method) ON m.t = up.resource_type AND m.i = up.id
+     )
+     SELECT resource_type, id, rid FROM up`,
     [tx.tenant, finals.map((f) => f.type), finals.map((f) => f.id), finals.map((f) => f.version.versionId), now,
-      finals.map((f) => f.version.deleted), finals.map((f) => f.version.json)]);
-  await tx.query(
-    `INSERT INTO resource_history (tenant_id, resource_type, id, version_id, last_updated, deleted, method, content)
-     SELECT $1, t, i, v, $5::timestamptz, d, m, c FROM unnest($2::text[], $3::text[], $4::int[], $6::bool[], $7::text[], $8::text[]) AS x(t, i, v, d, c, m)`,
-    [tx.tenant, historyRows.map((h) => h.resourceType), historyRows.map((h) => h.id), historyRows.map((h) => h.versionId), now,
-      historyRows.map((h) => h.deleted), historyRows.map((h) => h.json), historyMethods]);
+      finals.map((f) => f.version.deleted), finals.map((f) => f.version.json), finals.map((f) => finalMethod.get(key(f.type, f.id))!)]);
+  const superseded = historyRows.map((h, i) => ({ h, method: historyMethods[i] }))
+    .filter(({ h }) => finalState.get(key(h.resourceType, h.id))!.version !== h);
+  if (superseded.length > 0) {
+    await tx.query(
+      `INSERT INTO resource_history (tenant_id, resource_type, id, version_id, last_updated, deleted, method, content)
+       SELECT $1, t, i, v, $5::timestamptz, d, m, c FROM unnest($2::text[], $3::text[], $4::int[], $6::bool[], $7::text[], $8::text[]) AS x(t, i, v, d, c, m)`,
+      [tx.tenant, superseded.map(({ h }) => h.resourceType), superseded.map(({ h }) => h.id), superseded.map(({ h }) => h.versionId), now,
+        superseded.map(({ h }) => h.deleted), superseded.map(({ h }) => h.json), superseded.map(({ method }) => method)]);
+  }
 
   // 4. Re-index: drop old index rows of everything touched, add rows for live resources.
   const ridByKey = new Map<string, number>(ridRows.map((r) => [key(r.resource_type, r.id), r.rid as number]));

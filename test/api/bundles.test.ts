@@ -114,3 +114,20 @@ test('bad Bundles are 400s', async () => {
   const patch = { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'PATCH', url: 'Organization/x' } }] };
   assert.equal((await fhir(srv.base, { method: 'POST', json: patch })).status, 405);
 });
+
+test('transaction: two writes to one resource make two versions, both in history', async () => {
+  const base = `${srv.url}/t/${await srv.newTenant('txtwice')}/fhir`;
+  const org = { ...example('Organization-Acme'), id: 'twice' };
+  const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [
+    { request: { method: 'PUT', url: 'Organization/twice' }, resource: org },
+    { request: { method: 'PUT', url: 'Organization/twice' }, resource: { ...org, name: 'second' } },
+  ] };
+  const r = await fhir(base, { method: 'POST', json: bundle });
+  assert.equal(r.status, 200, r.text);
+  const current = await fhir(`${base}/Organization/twice`);
+  assert.equal(current.body.meta.versionId, '2');
+  assert.equal(current.body.name, 'second');
+  assert.equal((await fhir(`${base}/Organization/twice/_history/1`)).body.name, org.name);
+  const hist = await fhir(`${base}/Organization/twice/_history`);
+  assert.deepEqual(hist.body.entry.map((e: any) => e.resource.meta.versionId), ['2', '1']);
+});

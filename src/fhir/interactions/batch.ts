@@ -156,14 +156,15 @@ async function transaction(ctx: FhirContext, bundle: Bundle): Promise<FhirRespon
     if (req.method !== 'POST' && req.method !== 'PUT') continue;
     let resource: Resource;
     try {
-      resource = asResource(structuredClone(entry.resource), req.type);
+      // the Bundle was parsed from this request's body, so its resources are ours to rewrite in place
+      resource = asResource(entry.resource, req.type);
     } catch (err) {
       throw prefixIssues(toFhirError(err), index);
     }
     if (req.method === 'PUT') {
       if (resource.id !== req.id) throw new FhirError('bad-request', `Bundle.entry[${index}]: resource id "${resource.id}" does not match the url id "${req.id}"`, { expression: `Bundle.entry[${index}].resource.id` });
     }
-    rewriteReferences(resource, urnMap);
+    if (urnMap.size > 0) rewriteReferences(resource, urnMap);
     resources.set(index, resource);
   }
 
