@@ -4,7 +4,7 @@
  * Generates a deterministic synthetic Plan-Net directory (src/seeds/synthetic/) and, with --examples, the 49 IG
  * example resources (seeds/plan-net-examples/). With --out the resources are streamed as NDJSON to a file or to
  * stdout ('-'), with a progress bar on stderr when stderr is a terminal and a summary of counts per type at the end.
- * Loading straight into a tenant (no --out) is wired by the storage core: see the TODO in main().
+ * With --tenant (and no --out) the resources are loaded straight into the tenant.
  *
  * Exit codes: 0 ok, 1 failure (e.g. cannot write the output), 2 usage error.
  */
@@ -25,7 +25,7 @@ Generates a deterministic synthetic Plan-Net provider directory (same options �
   --id-prefix P       prefix of every resource id (default "syn")
   --examples          also emit the 49 Plan-Net IG example resources (seeds/plan-net-examples/)
   --out <file>|-      write NDJSON (one resource per line) to a file, or to stdout with "-"
-  --tenant <id>       tenant to load into (loading without --out needs the database core; not wired yet)
+  --tenant <id>       load into this tenant (validated and indexed like npm run load), instead of --out
   -h, --help          show this help
 Exit codes: 0 ok, 1 failure, 2 usage error.`;
 
@@ -196,6 +196,33 @@ async function writeNdjson(args: SeedArgs, out: string): Promise<Map<string, num
   return counts;
 }
 
+/** Streams the generated directory into a tenant through the same validation and storage path as `npm run load`. */
+async function loadIntoTenant(args: SeedArgs, tenantId: string): Promise<number> {
+  const [{ withDatabase }, { TenantRegistry }, { createValidator }, { createSearchEngine }, { loadResources, formatSummary }, cliProgress] = await Promise.all([
+    import('./common.ts'), import('../tenancy/tenants.ts'), import('../validation/validator.ts'), import('../search/index.ts'), import('../ingest/loader.ts'), import('cli-progress'),
+  ]);
+  return withDatabase(async ({ db }) => {
+    const tenant = await new TenantRegistry(db).get(tenantId);
+    if (!tenant) { console.error(`Tenant "${tenantId}" does not exist. Create it with: npm run tenant -- create ${tenantId}`); return 1; }
+    const total = plannedTotal(args);
+    const bar = process.stderr.isTTY ? new cliProgress.default.SingleBar({ format: 'seeding {bar} {value}/{total} resources', stream: process.stderr }, cliProgress.default.Presets.shades_classic) : undefined;
+    bar?.start(total, 0);
+    let last = 0;
+    const t0 = performance.now();
+    const summary = await loadResources({ db, validator: createValidator(), indexer: createSearchEngine().indexer }, allResources(args), {
+      tenant: tenant.id, batchSize: 1000, warningsAsErrors: tenant.settings.strictValidation === true, source: 'seed',
+      onProgress: (p) => {
+        bar?.update(p.processed);
+        if (!bar && p.processed - last >= 50_000) { last = p.processed; process.stderr.write(`seeding: ${p.processed}/${total}\n`); }
+      },
+    });
+    bar?.stop();
+    console.log(formatSummary(summary));
+    console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    return summary.rejected.length > 0 ? 1 : 0;
+  });
+}
+
 export function formatCounts(counts: Map<string, number>): string {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   const parts = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([t, c]) => `${t} ${c}`);
@@ -218,10 +245,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.out === undefined) {
-    // TODO(core): load straight into the tenant — lazily `await import('../storage/…')`, stream
-    // allResources(args) through the validator and the resource store in batches, and print formatCounts().
-    console.error('Loading into a tenant requires the database core (not wired yet). Use --out <file.ndjson> and then `npm run load -- --tenant <id> <file.ndjson>`.');
-    return 2;
+    if (!args.tenant) {
+      console.error('Give --tenant <id> to load into a tenant, or --out <file.ndjson|-> to write NDJSON.\nRun "npm run seed -- --help" for usage.');
+      return 2;
+    }
+    return loadIntoTenant(args, args.tenant);
   }
   const t0 = performance.now();
   const counts = await writeNdjson(args, args.out);

@@ -75,3 +75,17 @@ test('load: usage errors and unknown tenants', () => {
   assert.equal(nofile.code, 1);
   assert.match(nofile.err, /No such file/);
 });
+
+test('seed: a synthetic directory loads straight into a tenant, every reference resolving', async () => {
+  const tenant = await srv.newTenant('seed');
+  const r = run('seed', ['--tenant', tenant, '--practitioners', '40', '--seed', '3']);
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /Loaded \d+ resources; rejected 0/);
+  const roles = await fhir(`${srv.url}/t/${tenant}/fhir/PractitionerRole?_count=5`);
+  assert.ok(roles.body.entry.length > 0);
+  for (const e of roles.body.entry) {
+    const ref = e.resource.practitioner.reference as string;
+    assert.equal((await fhir(`${srv.url}/t/${tenant}/fhir/${ref}`)).status, 200, ref);
+  }
+  assert.equal(run('seed', ['--practitioners', '5']).code, 2, 'neither --tenant nor --out is a usage error');
+});
