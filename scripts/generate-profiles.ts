@@ -89,7 +89,9 @@ export interface GenerateSources {
 // Constants
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SHARED_DIR = process.env.PLANNET_SHARED_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'plan-net');
+// The IG sources are kept in the repo (profiles/source/, copied from the published package; see its manifest.json)
+// so the repo stands alone; PLANNET_SHARED_DIR points at another copy.
+const SHARED_DIR = process.env.PLANNET_SHARED_DIR ?? resolve(REPO_ROOT, 'profiles', 'source', 'plan-net');
 
 export const DEFAULT_SOURCES: GenerateSources = {
   packageDir: join(SHARED_DIR, 'v1.1.0-package'),

@@ -26,8 +26,8 @@ import { PRACTITIONER_SPECIALTIES } from '../../src/seeds/synthetic/specialties.
 import { syntheticNdjsonLines } from '../../src/cli/seed.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SHARED_PLAN_NET = process.env.PLANNET_SHARED_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'plan-net');
-const SHARED_ADEQUACY = join(dirname(SHARED_PLAN_NET), 'adequacy');
+const SHARED_PLAN_NET = process.env.PLANNET_SHARED_DIR ?? resolve(REPO_ROOT, 'profiles', 'source', 'plan-net');
+const SHARED_ADEQUACY = resolve(REPO_ROOT, 'seeds', 'adequacy');
 const NODE = process.execPath;
 const PN = 'http://hl7.org/fhir/us/davinci-pdex-plan-net';
 const NUCC = 'http://nucc.org/provider-taxonomy';
@@ -241,7 +241,7 @@ test('locations are real US places: coordinates inside the US, city/state/ZIP/co
   assert.equal(new Set(states).size, 51);
 });
 
-test('place table FIPS codes match the CMS county list', { skip: !existsSync(join(SHARED_ADEQUACY, 'county-designations.csv')) && 'shared adequacy data not present' }, () => {
+test('place table FIPS codes match the CMS county list', () => {
   const counties = new Map<string, string>();
   for (const line of readFileSync(join(SHARED_ADEQUACY, 'county-designations.csv'), 'utf8').split('\n').slice(1)) {
     const f = line.split(',');
@@ -271,7 +271,8 @@ test('specialties cover every CMS HSD type, from the crosswalk and the Plan-Net 
   assert.ok(beds.length >= 3, 'hospitals, SNFs and psychiatric hospitals report staffed beds');
 
   const csvPath = join(SHARED_ADEQUACY, 'cms-specialty-to-nucc.csv');
-  if (existsSync(csvPath)) {
+  assert.ok(existsSync(csvPath), `${csvPath} is part of the repo`);
+  {
     const crosswalk = new Set<string>();
     for (const line of readFileSync(csvPath, 'utf8').split('\n').slice(1)) {
       const m = /^(\d{3}),(?:"[^"]*"|[^,]*),[^,]*,([0-9A-Z]{10}),/.exec(line);
@@ -281,7 +282,8 @@ test('specialties cover every CMS HSD type, from the crosswalk and the Plan-Net 
     for (const s of PRACTITIONER_SPECIALTIES) assert.ok(crosswalk.has(s.code), `${s.code} in crosswalk`);
   }
   const vsPath = join(SHARED_PLAN_NET, 'value-sets-1.2.0.json');
-  if (existsSync(vsPath)) {
+  assert.ok(existsSync(vsPath), `${vsPath} is part of the repo`);
+  {
     const vs = JSON.parse(readFileSync(vsPath, 'utf8')).valueSets as Record<string, { codes: { code: string }[] }>;
     const individual = new Set(vs[`${PN}/ValueSet/IndividualAndGroupSpecialtiesVS`].codes.map((c) => c.code));
     const all = new Set(vs[`${PN}/ValueSet/SpecialtiesVS`].codes.map((c) => c.code));
@@ -294,7 +296,7 @@ test('specialties cover every CMS HSD type, from the crosswalk and the Plan-Net 
 });
 
 const validatorPath = join(REPO_ROOT, 'src/validation/validator.ts');
-test('every resource of a 300-practitioner directory validates against its Plan-Net profile', { skip: !existsSync(validatorPath) && 'validator not present' }, async () => {
+test('every resource of a 300-practitioner directory validates against its Plan-Net profile', async () => {
   const { createValidator } = (await import(validatorPath)) as typeof import('../../src/validation/validator.ts');
   const validator = createValidator();
   const errors: string[] = [];
