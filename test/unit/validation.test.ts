@@ -14,8 +14,9 @@ import {
 import { isValidNpi, npiCheckDigit } from '../../src/validation/npi.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SHARED = process.env.PLANNET_SHARED_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'plan-net');
-const EXAMPLES_DIR = join(SHARED, 'examples');
+const EXAMPLES_DIR = resolve(REPO_ROOT, 'seeds', 'plan-net-examples');
+
+
 const PN = 'http://hl7.org/fhir/us/davinci-pdex-plan-net';
 
 type Json = { resourceType: string; [key: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any

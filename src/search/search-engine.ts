@@ -1,0 +1,158 @@
+/**
+ * The SearchParameter-driven engine behind the SearchEngine interface: parse (parse/), one page query (sql/page.ts),
+ * includes (sql/include.ts), then the searchset Bundle assembled from stored JSON (trimmed only for _summary /
+ * _elements). Writes reach it through `indexer` (index/indexer.ts).
+ */
+import type { BundleLink, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { TenantTx } from '../storage/db.ts';
+import type { Indexer } from '../storage/resource-store.ts';
+import { badRequest } from '../fhir/outcome/errors.ts';
+import { serializeBundle, type RawEntry } from '../fhir/bundle/bundle.ts';
+import type { QueryPairs, SearchEngine, SearchOptions, SearchResult, SupportedParam } from './engine.ts';
+import { SearchParamRegistry, type SearchParam } from './registry/registry.ts';
+import { SearchIndexer } from './index/indexer.ts';
+import { parseSearch, type SearchRequest } from './parse/query.ts';
+import { countQuery, decodeCursor, encodeCursor, pageQuery, sortSignature, type CursorState } from './sql/page.ts';
+import { loadIncludes, type PageResource } from './sql/include.ts';
+import { needsTrimming, trimResource } from './result/summary.ts';
+
+/** Most included resources returned with one page. */
+export const MAX_INCLUDED = 1000;
+
+export class RegistrySearchEngine implements SearchEngine {
+  readonly registry: SearchParamRegistry;
+  readonly indexer: Indexer;
+
+  constructor(registry = new SearchParamRegistry()) {
+    this.registry = registry;
+    this.indexer = new SearchIndexer(registry);
+  }
+
+  parse(resourceType: string, query: QueryPairs, opts: SearchOptions): SearchRequest {
+    const req = parseSearch(this.registry, resourceType, query, { baseUrl: opts.baseUrl, defaultCount: opts.defaultCount, maxCount: opts.maxCount });
+    if (opts.strict && req.unknown.length > 0) {
+      const u = req.unknown[0];
+      throw badRequest(`Unknown or unsupported search parameter "${u.name}": ${u.reason}`, u.name.split('=')[0]);
+    }
+    return req;
+  }
+
+  async findIds(tx: TenantTx, resourceType: string, query: QueryPairs, limit: number): Promise<string[]> {
+    const req = this.parse(resourceType, query, { baseUrl: '', strict: true, defaultCount: limit, maxCount: limit });
+    req.sort = [];
+    const q = pageQuery(req, tx.tenant, Math.max(1, Math.floor(limit)), undefined);
+    const { rows } = await tx.query(q.text, q.values);
+    return rows.map((r) => r.id as string);
+  }
+
+  async search(tx: TenantTx, resourceType: string, query: QueryPairs, opts: SearchOptions): Promise<SearchResult> {
+    const req = this.parse(resourceType, query, opts);
+    const signature = sortSignature(req.sort);
+    const cursor = req.cursor ? decodeCursor(req.cursor, signature) : undefined;
+    const summaryCount = req.summary === 'count';
+
+    let total: number | undefined;
+    if (summaryCount || req.total === 'accurate') {
+      const q = countQuery(req, tx.tenant);
+      total = (await tx.query(q.text, q.values)).rows[0].n;
+    } else if (req.total === 'estimate') {
+      total = await estimate(tx, req);
+    }
+
+    const entries: RawEntry[] = [];
+    const link: BundleLink[] = [];
+    const warnings: OperationOutcomeIssue[] = req.unknown.map((u) => ({
+      severity: 'warning', code: 'not-supported', diagnostics: `Search parameter "${u.name}" was ignored: ${u.reason}`, expression: [u.name.split('=')[0]],
+    }));
+    const self = req.selfPairs;
+    link.push({ relation: 'self', url: searchUrl(opts.baseUrl, resourceType, req.cursor ? [...self, ['_cursor', req.cursor]] : self) });
+
+    if (!summaryCount && req.count > 0) {
+      const q = pageQuery(req, tx.tenant, req.count + 1, cursor);
+      const { rows } = await tx.query(q.text, q.values);
+      const back = cursor?.back === true;
+      const more = rows.length > req.count;
+      if (more) rows.length = req.count;
+      if (back) rows.reverse();
+      const keyOf = (row: Record<string, unknown>): Omit<CursorState, 'back'> => ({
+        v: 1, s: signature,
+        k: Array.from({ length: q.keyCount }, (_, i) => serializeKey(row[`k${i}`])),
+        t: q.tiebreak === 'rid' ? Number(row.rid) : String(row.id),
+      });
+      if (rows.length > 0) {
+        // forward: "next" exists if we read one row too many; "previous" whenever we arrived through a cursor
+        const hasNext = back ? true : more;
+        const hasPrev = back ? more : cursor !== undefined;
+        if (hasPrev) link.push({ relation: 'previous', url: searchUrl(opts.baseUrl, resourceType, [...self, ['_cursor', encodeCursor({ ...keyOf(rows[0]), back: true })]]) });
+        if (hasNext) link.push({ relation: 'next', url: searchUrl(opts.baseUrl, resourceType, [...self, ['_cursor', encodeCursor(keyOf(rows[rows.length - 1]) as CursorState)]]) });
+      } else if (back && cursor) {
+        link.push({ relation: 'next', url: searchUrl(opts.baseUrl, resourceType, [...self, ['_cursor', encodeCursor({ ...cursor, back: undefined } as CursorState)]]) });
+      }
+      const trim = needsTrimming(req.summary, req.elements);
+      const matches: PageResource[] = rows.map((r) => ({ rid: Number(r.rid), type: resourceType, id: r.id, content: r.content }));
+      for (const m of matches) {
+        entries.push({ fullUrl: `${opts.baseUrl}/${resourceType}/${m.id}`, resourceJson: trim ? trimResource(m.content, req.summary, req.elements) : m.content, search: { mode: 'match' } });
+      }
+      if ((req.includes.length || req.revincludes.length) && matches.length) {
+        const { included, truncated } = await loadIncludes(tx, this.registry, req.includes, req.revincludes, matches, MAX_INCLUDED);
+        for (const r of included) entries.push({ fullUrl: `${opts.baseUrl}/${r.type}/${r.id}`, resourceJson: r.content, search: { mode: 'include' } });
+        if (truncated) warnings.push({ severity: 'warning', code: 'too-costly', diagnostics: `Only the first ${MAX_INCLUDED} included resources are returned with a page; use a smaller _count` });
+      }
+    }
+    if (warnings.length > 0) {
+      entries.push({ resourceJson: JSON.stringify({ resourceType: 'OperationOutcome', issue: warnings }), search: { mode: 'outcome' } });
+    }
+    return { json: serializeBundle({ type: 'searchset', total, link, entries }), matchCount: entries.length };
+  }
+
+  supportedParams(resourceType: string): SupportedParam[] {
+    return this.registry.forType(resourceType)
+      .sort((a, b) => Number(b.code.startsWith('_')) - Number(a.code.startsWith('_')) || a.code.localeCompare(b.code))
+      .map((p) => ({ name: p.code, type: p.type, definition: p.url, documentation: documentation(this.registry, p) }));
+  }
+
+  searchInclude(resourceType: string): string[] {
+    const refs = this.registry.referenceParams(resourceType).map((p) => `${resourceType}:${p.code}`);
+    return refs.length ? [...refs, `${resourceType}:*`, '*'] : [];
+  }
+
+  searchRevInclude(resourceType: string): string[] {
+    return this.registry.revIncludesOf(resourceType).map((p) => `${p.resourceType}:${p.code}`);
+  }
+}
+
+function serializeKey(v: unknown): string | number {
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'number') return v;
+  return String(v);
+}
+
+/** The planner's row estimate for the criteria (no execution). */
+async function estimate(tx: TenantTx, req: SearchRequest): Promise<number> {
+  const q = countQuery(req, tx.tenant);
+  const { rows } = await tx.query(`EXPLAIN (FORMAT JSON) ${q.text.replace('SELECT count(*)::int AS n', 'SELECT 1')}`, q.values);
+  const plan = (rows[0]['QUERY PLAN'] as { Plan: { 'Plan Rows': number } }[])[0].Plan;
+  return Math.round(plan['Plan Rows']);
+}
+
+/** CapabilityStatement text for a parameter: its modifiers, comparators and chains. */
+function documentation(registry: SearchParamRegistry, p: SearchParam): string {
+  const parts: string[] = [];
+  if (p.description) parts.push(p.description.split('\n')[0]);
+  const mods = p.storage === 'column' ? (p.code === '_id' ? ['missing', 'not'] : ['missing']) : p.modifiers;
+  const modList = p.storage === 'reference' ? [...mods, ...p.targets.map((t) => t)] : mods;
+  if (modList.length) parts.push(`Modifiers: ${modList.map((m) => `:${m}`).join(', ')}.`);
+  if (p.comparators.length) parts.push(`Prefixes: ${p.comparators.join(', ')}.`);
+  if (p.storage === 'reference') {
+    const chains = new Set<string>();
+    for (const t of p.targets) for (const c of registry.forType(t)) chains.add(c.code);
+    parts.push(`Chains: any search parameter of ${p.targets.join(', ')} (${p.chains.length ? `the IG lists ${p.chains.join(', ')}` : 'none listed by the IG'}), and ${p.code}:Type.parameter.`);
+  }
+  if (p.storage === 'geo') parts.push('Value: latitude|longitude|distance|units (km default, m, mi, [mi_i]); sort by distance with _sort=near.');
+  return parts.join(' ');
+}
+
+export function searchUrl(base: string, type: string, pairs: QueryPairs): string {
+  const qs = new URLSearchParams(pairs).toString();
+  return `${base}/${type}${qs ? `?${qs}` : ''}`;
+}

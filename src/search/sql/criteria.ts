@@ -1,0 +1,179 @@
+/**
+ * Criterion → SQL condition on a resource's rid. Every value is a bound parameter; every index table is filtered on
+ * the tenant ($1) and joined on tenant_id, so neither a chain nor `_has` can reach another tenant's rows (and RLS
+ * would hide them anyway).
+ *
+ * A condition is written as `rid IN (SELECT rid FROM <index> WHERE ...)` so PostgreSQL can run it as a semi-join
+ * (for one value, an index range already in rid order) or as a hashed subplan; negations are NOT EXISTS (anti-join).
+ */
+import { dateCondition, instantCondition } from '../date-range.ts';
+import type { ColumnMatch, Criterion, Match, RefValue } from '../parse/query.ts';
+import type { SearchParam } from '../registry/registry.ts';
+import type { TokenValue } from '../parse/values.ts';
+import { normalizeString } from '../index/normalize.ts';
+
+/** Collects bound parameters; `$1` is always the tenant. */
+export class Binder {
+  readonly values: unknown[];
+  #alias = 0;
+  constructor(tenant: string) { this.values = [tenant]; }
+  add(v: unknown): string { this.values.push(v); return `$${this.values.length}`; }
+  alias(prefix: string): string { return `${prefix}${++this.#alias}`; }
+}
+
+/** Largest code point: `p <= s < p || MAX_CHAR` is "s starts with p" for the C collation. */
+const MAX_CHAR = '\u{10FFFF}';
+
+export function escapeLike(s: string): string { return s.replace(/[\\%_]/g, (c) => `\\${c}`); }
+
+const TABLE: Record<string, string> = { token: 'search_token', string: 'search_string', reference: 'search_reference', date: 'search_date', uri: 'search_uri', geo: 'search_geo' };
+
+type Cond = (alias: string) => string;
+
+function inIndex(rid: string, b: Binder, table: string, pid: number, cond: Cond): string {
+  const a = b.alias('i');
+  return `${rid} IN (SELECT ${a}.rid FROM ${table} ${a} WHERE ${a}.tenant_id = $1 AND ${a}.pid = ${b.add(pid)} AND ${cond(a)})`;
+}
+
+function existsIndex(rid: string, b: Binder, table: string, pid: number, cond: Cond | undefined, negate: boolean): string {
+  const a = b.alias('x');
+  return `${negate ? 'NOT ' : ''}EXISTS (SELECT 1 FROM ${table} ${a} WHERE ${a}.tenant_id = $1 AND ${a}.pid = ${b.add(pid)} AND ${a}.rid = ${rid}${cond ? ` AND ${cond(a)}` : ''})`;
+}
+
+const or = (parts: string[]) => (parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`);
+
+function tokenCond(a: string, values: TokenValue[], b: Binder): string {
+  const codesOnly = values.filter((v) => v.system === undefined && v.code !== undefined).map((v) => v.code!);
+  const parts: string[] = [];
+  if (codesOnly.length === 1) parts.push(`${a}.code = ${b.add(codesOnly[0])}`);
+  else if (codesOnly.length > 1) parts.push(`${a}.code = ANY(${b.add(codesOnly)}::text[])`);
+  for (const v of values) {
+    if (v.system === undefined) continue;
+    const sys = v.system === null ? `${a}.system IS NULL` : `${a}.system = ${b.add(v.system)}`;
+    parts.push(v.code === undefined ? sys : `(${a}.code = ${b.add(v.code)} AND ${sys})`);
+  }
+  return or(parts);
+}
+
+function prefixCond(col: string, norms: string[], b: Binder): string {
+  const parts = norms.map((n) => `(${col} >= ${b.add(n)} AND ${col} < ${b.add(n + MAX_CHAR)})`);
+  return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
+}
+
+function refCond(a: string, m: { values: RefValue[]; types: string[] }, b: Binder): string {
+  const parts = m.values.map((v) => {
+    if (v.url !== undefined) return `${a}.url = ${b.add(v.url)}`;
+    const type = v.type ? `${a}.target_type = ${b.add(v.type)}` : `${a}.target_type = ANY(${b.add(m.types)}::text[])`;
+    if (v.type && !m.types.includes(v.type)) return 'false';
+    return `(${a}.target_id = ${b.add(v.id)} AND ${type} AND ${a}.url IS NULL)`;
+  });
+  return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
+}
+
+/** All prefixes of a URI at path boundaries (for `:above`). */
+function uriAncestors(uri: string): string[] {
+  const out = new Set<string>([uri]);
+  for (let i = uri.indexOf('/', uri.indexOf('://') + 3); i > 0; i = uri.indexOf('/', i + 1)) out.add(uri.slice(0, i));
+  return [...out];
+}
+
+function paramCondition(rid: string, p: SearchParam, m: Match, b: Binder): string {
+  switch (m.op) {
+    case 'missing': {
+      const has = existsIndex(rid, b, TABLE[p.storage], p.pid, undefined, false);
+      // a token whose CodeableConcept only has text is still present
+      const present = p.storage === 'token' ? `(${has} OR ${existsIndex(rid, b, 'search_string', p.textPid, undefined, false)})` : has;
+      return m.missing ? `NOT ${present}` : present;
+    }
+    case 'token':
+      return m.not
+        ? existsIndex(rid, b, 'search_token', p.pid, (a) => tokenCond(a, m.values, b), true)
+        : inIndex(rid, b, 'search_token', p.pid, (a) => tokenCond(a, m.values, b));
+    case 'text':
+      return inIndex(rid, b, 'search_string', p.textPid, (a) => prefixCond(`${a}.norm`, m.values, b));
+    case 'of-type':
+      return inIndex(rid, b, 'search_token', p.ofTypePid, (a) => tokenCond(a, m.values, b));
+    case 'string':
+      if (m.mode === 'contains') {
+        return or(m.values.map((v) => `${rid} IN (SELECT search_string_contains(${b.add(p.pid)}, ${b.add(`%${escapeLike(normalizeString(v))}%`)}))`));
+      }
+      if (m.mode === 'exact') {
+        return inIndex(rid, b, 'search_string', p.pid, (a) => or(m.values.map((v) => `(${a}.norm = ${b.add(normalizeString(v))} AND ${a}.exact = ${b.add(v)})`)));
+      }
+      return inIndex(rid, b, 'search_string', p.pid, (a) => prefixCond(`${a}.norm`, m.values.map(normalizeString), b));
+    case 'reference':
+      return inIndex(rid, b, 'search_reference', p.pid, (a) => refCond(a, m, b));
+    case 'date':
+      return inIndex(rid, b, 'search_date', p.pid, (a) => or(m.values.map((v) => dateCondition(`${a}.lo`, `${a}.hi`, v.prefix, v.range, (x) => `${b.add(x)}::timestamptz`))));
+    case 'uri':
+      return inIndex(rid, b, 'search_uri', p.pid, (a) => or(m.values.map((v) => m.mode === 'eq' ? `${a}.uri = ${b.add(v)}`
+        : m.mode === 'below' ? `(${a}.uri >= ${b.add(v)} AND ${a}.uri < ${b.add(v + MAX_CHAR)})`
+          : `${a}.uri = ANY(${b.add(uriAncestors(v))}::text[])`)));
+    case 'near':
+      return `${rid} IN (SELECT n.rid FROM search_geo_near(${b.add(p.pid)}, ${b.add(m.lat)}::float8, ${b.add(m.lon)}::float8, ${b.add(m.meters)}::float8) n)`;
+  }
+}
+
+function columnCondition(rid: string, type: string, column: '_id' | '_lastUpdated', m: ColumnMatch, b: Binder, onResourceRow: string | undefined): string {
+  if (m.op === 'missing') return m.missing ? 'false' : 'true';
+  // directly on the resources row when we have one, else through it by rid
+  const r = onResourceRow ?? b.alias('c');
+  let cond: string;
+  if (m.op === 'id') cond = `${m.not ? 'NOT ' : ''}${r}.id = ANY(${b.add(m.values)}::text[])`;
+  else {
+    const parts = m.values.map((v) => instantCondition(`${r}.last_updated`, v.prefix, v.range, (x) => `${b.add(x)}::timestamptz`));
+    cond = parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
+  }
+  if (onResourceRow) return cond;
+  return `${rid} IN (SELECT ${r}.rid FROM resources ${r} WHERE ${r}.tenant_id = $1 AND ${r}.resource_type = ${b.add(type)} AND NOT ${r}.deleted AND ${cond})`;
+}
+
+/**
+ * True when matching `c` already implies a live resource of `c.type` (its index rows exist only for those); false for
+ * negations and `_has`, which need an explicit check when nested.
+ */
+function selfValidating(c: Criterion): boolean {
+  switch (c.kind) {
+    case 'param': return !((c.match.op === 'missing' && c.match.missing) || (c.match.op === 'token' && c.match.not));
+    case 'column': return c.match.op !== 'missing';
+    case 'chain': return true;
+    case 'has': return false;
+  }
+}
+
+/**
+ * The SQL condition "the resource with rid `rid` matches `c`". `onResourceRow` names the `resources` alias when the
+ * condition is evaluated on the resource row itself (column criteria then test its columns directly).
+ */
+export function criterionSql(c: Criterion, rid: string, b: Binder, onResourceRow?: string): string {
+  switch (c.kind) {
+    case 'param':
+      return paramCondition(rid, c.param, c.match, b);
+    case 'column':
+      return columnCondition(rid, c.type, c.column, c.match, b, onResourceRow);
+    case 'chain': {
+      // references resolved to the target's rid: index to index, the target type is implied by its parameters
+      const ref = b.alias('ref');
+      const perType = [...c.inner].map(([type, inner]) => {
+        const cond = criterionSql(inner, `${ref}.target_rid`, b);
+        return selfValidating(inner) ? cond : `(${cond} AND ${liveSql(`${ref}.target_rid`, type, b)})`;
+      });
+      return `${rid} IN (SELECT ${ref}.rid FROM search_reference ${ref}
+         WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.param.pid)} AND ${or(perType)})`;
+    }
+    case 'has': {
+      // the referencing rows exist only for live sources; the target's liveness is the caller's check (the page
+      // query's own resources row, or liveSql inside a chain)
+      const ref = b.alias('ref');
+      return `${rid} IN (SELECT ${ref}.target_rid FROM search_reference ${ref}
+         WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.ref.pid)} AND ${ref}.target_type = ${b.add(c.type)}
+           AND ${criterionSql(c.inner, `${ref}.rid`, b)})`;
+    }
+  }
+}
+
+/** `rid` is a live resource of `type`. */
+function liveSql(rid: string, type: string, b: Binder): string {
+  const a = b.alias('l');
+  return `${rid} IN (SELECT ${a}.rid FROM resources ${a} WHERE ${a}.tenant_id = $1 AND ${a}.resource_type = ${b.add(type)} AND NOT ${a}.deleted)`;
+}

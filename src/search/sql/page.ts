@@ -1,0 +1,117 @@
+/**
+ * The page query: criteria, sort keys and the keyset cursor. No OFFSET anywhere: a page starts strictly after (or,
+ * for a previous link, before) the sort key of the row that ended the last page, so rows inserted, updated or deleted
+ * elsewhere never shift what the next page returns.
+ *
+ * Default order is `rid` (creation order): stable while resources are updated, and for a single-value criterion the
+ * index range is already in that order, so a page reads just `_count` index entries. `_sort` orders by computed keys
+ * (the min — or for descending, max — of a parameter's values) with the logical id as tie-breaker.
+ */
+import { badRequest } from '../../fhir/outcome/errors.ts';
+import type { SearchRequest, SortKey } from '../parse/query.ts';
+import { Binder, criterionSql } from './criteria.ts';
+
+export interface CursorState { v: 1; s: string; k: (string | number)[]; t: string | number; back?: true }
+
+export function encodeCursor(c: CursorState): string { return Buffer.from(JSON.stringify(c)).toString('base64url'); }
+
+export function decodeCursor(raw: string, sortSignature: string): CursorState {
+  let c: CursorState;
+  try { c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as CursorState; } catch { c = undefined as never; }
+  if (!c || c.v !== 1 || !Array.isArray(c.k) || (typeof c.t !== 'string' && typeof c.t !== 'number')) {
+    throw badRequest('Invalid _cursor: use the next/previous links as given', '_cursor');
+  }
+  if (c.s !== sortSignature) throw badRequest('_cursor does not belong to this _sort; use the links as given', '_cursor');
+  return c;
+}
+
+export function sortSignature(sort: SortKey[]): string { return sort.map((s) => `${s.desc ? '-' : ''}${s.name}`).join(','); }
+
+interface KeyExpr { sql: string; cast: string; desc: boolean }
+
+const FAR_TEXT = '\u{10FFFF}';
+const TABLE: Record<string, string> = { token: 'search_token', string: 'search_string', reference: 'search_reference', date: 'search_date', uri: 'search_uri' };
+
+function keyExpr(k: SortKey, req: SearchRequest, b: Binder): KeyExpr {
+  if (k.column === '_lastUpdated') return { sql: 'c.last_updated', cast: 'timestamptz', desc: k.desc };
+  if (k.column === '_id') return { sql: 'c.id', cast: 'text', desc: k.desc };
+  const p = k.param!;
+  if (k.near) {
+    const n = req.near!;
+    return { sql: `(SELECT min(earth_distance(ll_to_earth(${b.add(n.lat)}::float8, ${b.add(n.lon)}::float8), g.pt)) FROM search_geo g
+      WHERE g.tenant_id = $1 AND g.pid = ${b.add(p.pid)} AND g.rid = c.rid)`, cast: 'float8', desc: k.desc };
+  }
+  const agg = k.desc ? 'max' : 'min';
+  const where = `s.tenant_id = $1 AND s.pid = ${b.add(p.pid)} AND s.rid = c.rid`;
+  // resources without a value sort last in either direction
+  switch (p.storage) {
+    case 'date':
+      return { sql: `coalesce((SELECT ${agg}(s.${k.desc ? 'hi' : 'lo'}) FROM search_date s WHERE ${where}), '${k.desc ? '-infinity' : 'infinity'}'::timestamptz)`, cast: 'timestamptz', desc: k.desc };
+    default: {
+      const col = p.storage === 'token' ? 's.code' : p.storage === 'string' ? 's.norm' : p.storage === 'uri' ? 's.uri' : "(s.target_type || '/' || s.target_id)";
+      return { sql: `coalesce((SELECT ${agg}(${col}) FROM ${TABLE[p.storage]} s WHERE ${where}), ${b.add(k.desc ? '' : FAR_TEXT)}::text) COLLATE "C"`, cast: 'text', desc: k.desc };
+    }
+  }
+}
+
+/** WHERE clauses shared by the page and the count, on the `resources` alias `c`: tenant, type, live, criteria. */
+export function whereClauses(req: SearchRequest, b: Binder): string[] {
+  const where = ['c.tenant_id = $1', `c.resource_type = ${b.add(req.resourceType)}`, 'NOT c.deleted'];
+  for (const cr of req.criteria) where.push(criterionSql(cr, 'c.rid', b, 'c'));
+  return where;
+}
+
+export interface PageQuery { text: string; values: unknown[]; keyCount: number; tiebreak: 'rid' | 'id' }
+
+/**
+ * The page query, in two levels: the inner one finds the page's rids (and sort keys) from indexes alone, the outer one
+ * reads the stored JSON of just those rows. Rows carry rid, id, content and k0..kn (sort key values for the cursor).
+ */
+export function pageQuery(req: SearchRequest, tenant: string, limit: number, cursor: CursorState | undefined): PageQuery {
+  const b = new Binder(tenant);
+  const where = whereClauses(req, b);
+  const back = cursor?.back === true;
+  if (req.sort.length === 0) {
+    if (cursor) where.push(`c.rid ${back ? '<' : '>'} ${b.add(cursor.t)}::bigint`);
+    const dir = back ? 'DESC' : 'ASC';
+    return {
+      text: `SELECT r.rid, r.id, r.content FROM resources r
+        WHERE r.tenant_id = $1 AND r.rid IN (SELECT c.rid FROM resources c WHERE ${where.join(' AND ')} ORDER BY c.rid ${dir} LIMIT ${limit})
+        ORDER BY r.rid ${dir}`,
+      values: b.values, keyCount: 0, tiebreak: 'rid',
+    };
+  }
+  const keys = req.sort.map((k) => keyExpr(k, req, b));
+  // the id tie-breaker follows the last key's direction (so a single-key sort can walk one index)
+  const all: KeyExpr[] = [...keys, { sql: 'c.id', cast: 'text', desc: keys[keys.length - 1].desc }];
+  const dir = (k: KeyExpr) => (k.desc !== back ? 'DESC' : 'ASC');
+  const order = (alias: string) => all.map((k, i) => `${alias}.k${i} ${dir(k)}`).join(', ');
+  const inner = `SELECT c.rid, ${all.map((k, i) => `${k.sql} AS k${i}`).join(', ')} FROM resources c WHERE ${where.join(' AND ')}`;
+  let keyset = '';
+  if (cursor) {
+    if (cursor.k.length !== keys.length) throw badRequest('Invalid _cursor for this _sort', '_cursor');
+    const vals = [...cursor.k, cursor.t].map((v, i) => `${b.add(v)}::${all[i].cast}`);
+    const sameDir = all.every((k) => k.desc === all[0].desc);
+    if (sameDir) {
+      const op = (all[0].desc !== back) ? '<' : '>';
+      keyset = `WHERE (${all.map((_, i) => `q.k${i}`).join(', ')}) ${op} (${vals.join(', ')})`;
+    } else {
+      const ors = all.map((k, i) => [...all.slice(0, i).map((_, j) => `q.k${j} = ${vals[j]}`), `q.k${i} ${(k.desc !== back) ? '<' : '>'} ${vals[i]}`].join(' AND '));
+      keyset = `WHERE (${ors.map((o) => `(${o})`).join(' OR ')})`;
+    }
+  }
+  return {
+    text: `SELECT r.rid, r.id, r.content, ${all.map((_, i) => `p.k${i}`).join(', ')}
+      FROM (SELECT q.* FROM (${inner}) q ${keyset} ORDER BY ${order('q')} LIMIT ${limit}) p
+      JOIN resources r ON r.tenant_id = $1 AND r.rid = p.rid
+      ORDER BY ${order('p')}`,
+    values: b.values, keyCount: keys.length, tiebreak: 'id',
+  };
+}
+
+/** `SELECT count(*)` over the same criteria. */
+export function countQuery(req: SearchRequest, tenant: string): { text: string; values: unknown[] } {
+  const b = new Binder(tenant);
+  const where = whereClauses(req, b);
+  return { text: `SELECT count(*)::int AS n FROM resources c WHERE ${where.join(' AND ')}`, values: b.values };
+}
