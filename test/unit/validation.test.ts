@@ -325,12 +325,3 @@ test('contained resources: Plan-Net types validated against FHIR R4, dom-2/4 che
   assert.equal(errorsOf(validator.validate(r)).length, 2);
 });
 
-test('validation is fast (compiled once): well under 100 µs per example resource', () => {
-  const all = [...examples.values()];
-  for (const r of all) validator.validate(r); // warm-up
-  const rounds = 20;
-  const t0 = performance.now();
-  for (let k = 0; k < rounds; k++) for (const r of all) validator.validate(r);
-  const perResourceUs = ((performance.now() - t0) * 1000) / (rounds * all.length);
-  assert.ok(perResourceUs < 100, `${perResourceUs.toFixed(1)} µs per resource`);
-});
