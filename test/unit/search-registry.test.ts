@@ -65,7 +65,7 @@ test('a definition named by the CapabilityStatement wins over another with the s
   assert.ok(has(rowsWith(r2, { resourceType: 'Practitioner', gender: 'female' }), 'token', 'female'));
 });
 
-function rowsWith(r: SearchParamRegistry, resource: { resourceType: string }): string[][] {
+function rowsWith(r: SearchParamRegistry, resource: { resourceType: string; [k: string]: unknown }): string[][] {
   const rows: IndexRows = extractRows(r, [{ rid: 1, resource }]);
   return rows.token.code.map((c) => ['token', c]);
 }
