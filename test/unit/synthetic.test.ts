@@ -318,7 +318,7 @@ test('bad options are rejected', () => {
   assert.throws(() => estimateResourceCount({ practitioners: 10, seed: Number.NaN }), RangeError);
 });
 
-test('streams 200,000 practitioners in constant memory, fast', (t) => {
+test('streams 200,000 practitioners in constant memory', (t) => {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
   gc();
@@ -347,5 +347,4 @@ test('streams 200,000 practitioners in constant memory, fast', (t) => {
   assert.equal(n, estimateResourceCount({ practitioners: 200_000 }));
   assert.ok(mid - before < 60e6, `heap grew ${(mid - before) / 1e6} MB while generating`);
   assert.ok(after - before < 60e6, `heap grew ${(after - before) / 1e6} MB`);
-  assert.ok(rate >= 50_000, `generation rate ${rate}/s`);
 });
