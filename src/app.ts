@@ -17,10 +17,12 @@ import { smartRouter, fhirBaseUrl } from './auth/smart/routes.ts';
 import { adminRouter } from './admin/routes.ts';
 import { publicCors, requireHttps, securityHeaders } from './http/security.ts';
 import { declareRoute } from './auth/permissions.ts';
+import { auditLogFields, type AuditService } from './audit/service.ts';
+import { auditEventRouter } from './audit/routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function buildApp(services: AppServices): Express {
+export function buildApp(services: AppServices, opts: { audit?: AuditService } = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // FHIR version ETags only; Express's body hashes would clash with them
@@ -40,7 +42,7 @@ export function buildApp(services: AppServices): Express {
       req: (req) => ({ id: req.id, method: req.method, path: String(req.url).split('?')[0] }),
       res: (res) => ({ statusCode: res.statusCode }),
     },
-    customProps: (_req, res) => ({ tenant: (res as Response).locals?.tenant?.id }),
+    customProps: (_req, res) => ({ tenant: (res as Response).locals?.tenant?.id, ...auditLogFields(res as Response) }),
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     quietReqLogger: true,
     autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
@@ -50,6 +52,8 @@ export function buildApp(services: AppServices): Express {
   app.use((req: Request, _res: Response, next: NextFunction) => {
     runWithContext({ requestId: String(req.id), identity: ANONYMOUS, audit: {} }, next);
   });
+  // Audit: a row for every tenant request, refused ones included, so it comes before everything that can refuse.
+  if (opts.audit) app.use(opts.audit.middleware());
 
   app.use(requireHttps(services.config.production));
   app.use(securityHeaders(services.config.production));
@@ -85,6 +89,7 @@ export function buildApp(services: AppServices): Express {
   app.use('/t/:tenant', services.rateLimiters.api);
   app.use('/t/:tenant', smartRouter(services));
   app.use('/t/:tenant/admin', adminRouter(services));
+  app.use('/t/:tenant/fhir/AuditEvent', auditEventRouter(services)); // not a Plan-Net type: ahead of the FHIR router
   app.use('/t/:tenant/fhir', fhirRouter(services));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(new FhirError('not-found', `Nothing at ${req.path}; FHIR bases are at /t/{tenant}/fhir`)));

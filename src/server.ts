@@ -17,11 +17,15 @@ import type { AppServices } from './fhir/services.ts';
 import { ClientRegistry } from './auth/smart/clients.ts';
 import { SigningKeys } from './auth/smart/keys.ts';
 import { createRateLimiters } from './http/rate-limit.ts';
+import { AuditService } from './audit/service.ts';
+import { knownSearchParam } from './audit/known-params.ts';
 
 export interface RunningServer {
   url: string;
   services: AppServices;
   database: Database;
+  /** The audit trail (flush() writes buffered rows now). */
+  audit: AuditService;
   close(): Promise<void>;
 }
 
@@ -43,7 +47,12 @@ export async function buildServices(config: Config, logger: Logger): Promise<{ s
 export async function startServer(config: Config, opts: { logger?: Logger; services?: { services: AppServices; database: Database } } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const { services, database } = opts.services ?? await buildServices(config, logger);
-  const app = buildApp(services);
+  const audit = new AuditService({
+    db: services.db, logger, enabled: config.auditEnabled, flushIntervalMs: config.auditFlushIntervalMs, bufferMax: config.auditBufferMax,
+    knownParam: knownSearchParam(services.search),
+  });
+  if (audit.enabled) services.db.addBeforeCommit(audit.beforeCommit);
+  const app = buildApp(services, { audit });
   const server = config.tls
     ? https.createServer({ cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2', keepAliveTimeout: 65_000 }, app)
     : http.createServer({ keepAliveTimeout: 65_000 }, app);
@@ -59,6 +68,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
     url: `${config.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     services,
     database,
+    audit,
     close: () => closing ??= (async () => {
       // Stop accepting, let in-flight requests finish (at most 10 s), then close the database.
       await new Promise<void>((resolve) => {
@@ -67,6 +77,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
         server.closeIdleConnections();
       });
       await services.rateLimiters.close();
+      await audit.close(); // write the buffered audit rows before the database goes away
       await database.shutdown();
     })(),
   };

@@ -40,6 +40,13 @@ export interface Config {
   /** production: plaintext (non-HTTPS) requests are refused; HSTS is sent. */
   production: boolean;
   tls?: { certFile: string; keyFile: string };
+  /** Audit trail (src/audit): on in production; off only for benchmark comparisons. */
+  auditEnabled: boolean;
+  /** How often buffered audit rows of reads are written, and how many may wait before requests are refused (503). */
+  auditFlushIntervalMs: number;
+  auditBufferMax: number;
+  /** HMAC key (hex or base64, ≥ 32 bytes) signing retention checkpoints; unset → a dev key generated into dataDir. */
+  auditCheckpointKey?: string;
 }
 
 function int(name: string, value: string | undefined, dflt: number, min = 0): number {
@@ -85,6 +92,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.TRUST_PROXY || undefined,
     production: env.NODE_ENV === 'production',
     tls: tlsConfig(env),
+    auditEnabled: bool('AUDIT_ENABLED', env.AUDIT_ENABLED, true),
+    auditFlushIntervalMs: int('AUDIT_FLUSH_INTERVAL_MS', env.AUDIT_FLUSH_INTERVAL_MS, 200, 10),
+    auditBufferMax: int('AUDIT_BUFFER_MAX', env.AUDIT_BUFFER_MAX, 50_000, 1),
+    auditCheckpointKey: env.AUDIT_CHECKPOINT_KEY || undefined,
   };
 }
 

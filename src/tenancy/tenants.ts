@@ -10,6 +10,8 @@ export interface TenantSettings {
   strictValidation?: boolean;
   /** Require authentication for reads (private deployments). */
   requireAuthForReads?: boolean;
+  /** Days audit rows are kept before the purge job removes them (default 2192, six years; see src/audit/purge.ts). */
+  auditRetentionDays?: number;
 }
 
 export interface Tenant { id: string; name: string; settings: TenantSettings; createdAt: string }

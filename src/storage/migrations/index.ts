@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as m001 from './001-core.ts';
 import * as m002 from './002-search.ts';
+import * as m003 from './003-audit.ts';
 import * as m004 from './004-auth.ts';
 
 export interface Migration { name: string; up(knex: Knex, appRole: string): Promise<void>; down(knex: Knex, appRole: string): Promise<void> }
@@ -12,6 +13,7 @@ export interface Migration { name: string; up(knex: Knex, appRole: string): Prom
 export const MIGRATIONS: Migration[] = [
   { name: '001-core', ...m001 },
   { name: '002-search', ...m002 },
+  { name: '003-audit', ...m003 },
   { name: '004-auth', ...m004 },
 ];
 
