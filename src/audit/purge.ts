@@ -125,7 +125,7 @@ export async function purgeAudit(opts: {
       }
       result.anchorSeq = head.seq;
       const row = toAppendRow({
-        tenant, recordedAt: now.toISOString(), requestId: opts.requestId ?? `job-${randomUUID()}`, actorKind: 'system', actorId: 'audit-purge',
+        tenant, recordedAt: new Date(t0).toISOString(), requestId: opts.requestId ?? `job-${randomUUID()}`, actorKind: 'system', actorId: 'audit-purge',
         actorRoles: null, action: 'audit-purge', method: null, resourceType: 'AuditEvent', resourceIds: null, searchParams: null, query: null,
         status: 200, outcome: 0, durationMs: Date.now() - t0, resultCount: result.purged,
         sourceIp: null, userAgent: null, networkHash: null, inTransaction: true,

@@ -33,15 +33,15 @@ export interface AuditTestServer extends RunningServer {
 }
 
 /** Cookie that makes the caller a staff user of the tenant with these roles (see the test session resolver below). */
-export function staffCookie(userId: string, roles: string[]): string {
-  return `test-staff=${userId}:${roles.join('+')}`;
+export function staffCookie(userId: string, roles: string[], tenant?: string): string {
+  return `test-staff=${userId}:${roles.join('+')}${tenant ? `@${tenant}` : ''}`;
 }
 
 const testSessions = {
   async resolve(req: Request, tenant: Tenant): Promise<Identity | undefined> {
-    const m = /(?:^|;\s*)test-staff=([a-z0-9-]+):([a-z+]*)/.exec(req.headers.cookie ?? '');
+    const m = /(?:^|;\s*)test-staff=([a-z0-9-]+):([a-z+]*)(?:@([a-z0-9-]+))?/.exec(req.headers.cookie ?? '');
     if (!m) return undefined;
-    return { kind: 'staff', tenant: tenant.id, userId: m[1], roles: m[2].split('+').filter(Boolean), sessionId: `session-${m[1]}` };
+    return { kind: 'staff', tenant: m[3] ?? tenant.id, userId: m[1], roles: m[2].split('+').filter(Boolean), sessionId: `session-${m[1]}` };
   },
 };
 
