@@ -14,6 +14,7 @@ import { runWithContext, currentContext } from './http/request-context.ts';
 import { ANONYMOUS } from './auth/identity.ts';
 import { authenticate } from './auth/authenticate.ts';
 import { smartRouter, fhirBaseUrl } from './auth/smart/routes.ts';
+import { samlRouter } from './auth/saml/routes.ts';
 import { adminRouter } from './admin/routes.ts';
 import { publicCors, requireHttps, securityHeaders } from './http/security.ts';
 import { declareRoute } from './auth/permissions.ts';
@@ -88,6 +89,7 @@ export function buildApp(services: AppServices, opts: { audit?: AuditService } =
   app.use(['/t/:tenant/auth/token', '/t/:tenant/auth/saml'], services.rateLimiters.auth);
   app.use('/t/:tenant', services.rateLimiters.api);
   app.use('/t/:tenant', smartRouter(services));
+  app.use('/t/:tenant', samlRouter(services));
   app.use('/t/:tenant/admin', adminRouter(services));
   app.use('/t/:tenant/fhir/AuditEvent', auditEventRouter(services)); // not a Plan-Net type: ahead of the FHIR router
   app.use('/t/:tenant/fhir', fhirRouter(services));

@@ -16,6 +16,7 @@ import { buildApp } from './app.ts';
 import type { AppServices } from './fhir/services.ts';
 import { ClientRegistry } from './auth/smart/clients.ts';
 import { SigningKeys } from './auth/smart/keys.ts';
+import { StaffSessions } from './auth/sessions/store.ts';
 import { createRateLimiters } from './http/rate-limit.ts';
 import { AuditService } from './audit/service.ts';
 import { knownSearchParam } from './audit/known-params.ts';
@@ -40,6 +41,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<{ s
     logger,
     auth: { clients: new ClientRegistry(database.db), keys: new SigningKeys(database.db) },
     rateLimiters: await createRateLimiters(config),
+    sessions: new StaffSessions(database.db, config),
   };
   return { services, database };
 }

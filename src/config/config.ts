@@ -40,6 +40,17 @@ export interface Config {
   /** production: plaintext (non-HTTPS) requests are refused; HSTS is sent. */
   production: boolean;
   tls?: { certFile: string; keyFile: string };
+  /** Staff sessions (SAML sign-in): idle and absolute timeouts, seconds. */
+  sessionIdleTimeoutS: number;
+  sessionAbsoluteTimeoutS: number;
+  /**
+   * Session cookies are always Secure, except — when this is on and not in production — for a request that arrived
+   * over plain HTTP from a loopback address to a loopback host (local development and tests).
+   */
+  sessionInsecureLoopback: boolean;
+  /** SAML: allowed clock skew against the IdP, and how long a sign-in started at the IdP may take, seconds. */
+  samlClockSkewS: number;
+  samlRequestTtlS: number;
   /** Audit trail (src/audit): on in production; off only for benchmark comparisons. */
   auditEnabled: boolean;
   /** How often buffered audit rows of reads are written, and how many may wait before requests are refused (503). */
@@ -92,6 +103,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.TRUST_PROXY || undefined,
     production: env.NODE_ENV === 'production',
     tls: tlsConfig(env),
+    sessionIdleTimeoutS: int('SESSION_IDLE_TIMEOUT_S', env.SESSION_IDLE_TIMEOUT_S, 15 * 60, 1),
+    sessionAbsoluteTimeoutS: int('SESSION_ABSOLUTE_TIMEOUT_S', env.SESSION_ABSOLUTE_TIMEOUT_S, 8 * 3600, 1),
+    sessionInsecureLoopback: bool('SESSION_INSECURE_LOOPBACK', env.SESSION_INSECURE_LOOPBACK, true) && env.NODE_ENV !== 'production',
+    samlClockSkewS: int('SAML_CLOCK_SKEW_S', env.SAML_CLOCK_SKEW_S, 30),
+    samlRequestTtlS: int('SAML_REQUEST_TTL_S', env.SAML_REQUEST_TTL_S, 600, 10),
     auditEnabled: bool('AUDIT_ENABLED', env.AUDIT_ENABLED, true),
     auditFlushIntervalMs: int('AUDIT_FLUSH_INTERVAL_MS', env.AUDIT_FLUSH_INTERVAL_MS, 200, 10),
     auditBufferMax: int('AUDIT_BUFFER_MAX', env.AUDIT_BUFFER_MAX, 50_000, 1),
