@@ -8,6 +8,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { pinoHttp } from 'pino-http';
 import type { AppServices } from './fhir/services.ts';
 import { fhirRouter } from './fhir/routes.ts';
+import { bulkDataRouter } from './fhir/operations/routes.ts';
 import { errorHandler } from './http/errors.ts';
 import { FhirError } from './fhir/outcome/errors.ts';
 import { runWithContext, currentContext } from './http/request-context.ts';
@@ -92,6 +93,7 @@ export function buildApp(services: AppServices, opts: { audit?: AuditService } =
   app.use('/t/:tenant', samlRouter(services));
   app.use('/t/:tenant/admin', adminRouter(services));
   app.use('/t/:tenant/fhir/AuditEvent', auditEventRouter(services)); // not a Plan-Net type: ahead of the FHIR router
+  app.use('/t/:tenant/fhir', bulkDataRouter(services)); // $export, $export-status, $export-file, $bulk-publish
   app.use('/t/:tenant/fhir', fhirRouter(services));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(new FhirError('not-found', `Nothing at ${req.path}; FHIR bases are at /t/{tenant}/fhir`)));

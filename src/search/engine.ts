@@ -38,6 +38,12 @@ export interface SearchEngine {
   findIds(tx: TenantTx, resourceType: string, query: QueryPairs, limit: number): Promise<string[]>;
   /** Search parameters supported for a type (for the CapabilityStatement). */
   supportedParams(resourceType: string): SupportedParam[];
+  /**
+   * SQL selecting the `rid` of every current resource of `resourceType` that matches `query`: no paging, no order, so
+   * a caller can stream any number of matches through a cursor (bulk export's `_typeFilter`). `$1` is the tenant and
+   * `values[0]` is `tenant`. Unknown or invalid parameters throw a 400 FhirError (strict handling).
+   */
+  matchingRidsQuery?(tenant: string, resourceType: string, query: QueryPairs): { text: string; values: unknown[] };
 }
 
 /** Result parameters every engine understands. */
@@ -83,6 +89,12 @@ export class BasicSearchEngine implements SearchEngine {
       } else ignored.push(name);
     }
     return where;
+  }
+
+  matchingRidsQuery(tenant: string, resourceType: string, query: QueryPairs): { text: string; values: unknown[] } {
+    const values: unknown[] = [];
+    const where = this.#where({ tenant } as TenantTx, resourceType, query.filter(([k]) => !RESULT_PARAMS.has(k)), true, values, []);
+    return { text: `SELECT rid FROM resources WHERE ${where.join(' AND ')}`, values };
   }
 
   async findIds(tx: TenantTx, resourceType: string, query: QueryPairs, limit: number): Promise<string[]> {

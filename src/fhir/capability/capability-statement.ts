@@ -12,6 +12,8 @@ import { PLAN_NET_TYPES } from '../../validation/validator.ts';
 
 export const PLAN_NET_CAPABILITY_CANONICAL = 'http://hl7.org/fhir/us/davinci-pdex-plan-net/CapabilityStatement/plan-net';
 export const SERVER_VERSION = '0.1.0';
+export const BULK_DATA_CAPABILITY_CANONICAL = 'http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data';
+export const BULK_EXPORT_OPERATION = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export';
 
 const planNet = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'profiles', 'plan-net-capability-statement.json'), 'utf8')) as CapabilityStatement;
 
@@ -50,7 +52,7 @@ export function buildCapabilityStatement(baseUrl: string, search: SearchEngine &
     date: new Date().toISOString().slice(0, 10),
     publisher: 'plannet-directory',
     kind: 'instance',
-    instantiates: [PLAN_NET_CAPABILITY_CANONICAL],
+    instantiates: [PLAN_NET_CAPABILITY_CANONICAL, BULK_DATA_CAPABILITY_CANONICAL],
     software: { name: 'plannet-directory', version: SERVER_VERSION },
     implementation: { description: 'Plan-Net provider directory', url: baseUrl },
     fhirVersion: '4.0.1',
@@ -61,7 +63,8 @@ export function buildCapabilityStatement(baseUrl: string, search: SearchEngine &
       documentation: 'Public read and search per CMS-9115-F; writes, batch/transaction and history for maintenance.',
       resource,
       interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
-      operation: (search.operations ?? []).map((o) => ({ name: o.name, definition: o.definition })),
+      // system-level Bulk Data export (Group and Patient levels are not offered: no Groups or Patients here)
+      operation: [{ name: 'export', definition: BULK_EXPORT_OPERATION }, ...(search.operations ?? []).map((o) => ({ name: o.name, definition: o.definition }))],
     }],
   };
 }
