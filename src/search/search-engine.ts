@@ -12,7 +12,7 @@ import type { QueryPairs, SearchEngine, SearchOptions, SearchResult, SupportedPa
 import { SearchParamRegistry, type SearchParam } from './registry/registry.ts';
 import { SearchIndexer } from './index/indexer.ts';
 import { parseSearch, type SearchRequest } from './parse/query.ts';
-import { countQuery, decodeCursor, encodeCursor, pageQuery, sortSignature, type CursorState } from './sql/page.ts';
+import { countQuery, decodeCursor, encodeCursor, pageQuery, ridsQuery, sortSignature, type CursorState } from './sql/page.ts';
 import { loadIncludes, type PageResource } from './sql/include.ts';
 import { needsTrimming, trimResource } from './result/summary.ts';
 
@@ -43,6 +43,12 @@ export class RegistrySearchEngine implements SearchEngine {
     const q = pageQuery(req, tx.tenant, Math.max(1, Math.floor(limit)), undefined);
     const { rows } = await tx.query(q.text, q.values);
     return rows.map((r) => r.id as string);
+  }
+
+  /** SQL selecting the rid of every current match, unpaged (bulk export's _typeFilter); strict: unknown parameters are 400s. */
+  matchingRidsQuery(tenant: string, resourceType: string, query: QueryPairs): { text: string; values: unknown[] } {
+    const req = this.parse(resourceType, query, { baseUrl: '', strict: true, defaultCount: 1, maxCount: 1 });
+    return ridsQuery(req, tenant);
   }
 
   async search(tx: TenantTx, resourceType: string, query: QueryPairs, opts: SearchOptions): Promise<SearchResult> {
@@ -121,8 +127,11 @@ export class RegistrySearchEngine implements SearchEngine {
   }
 }
 
+/** A sort key value as JSON for the cursor (pg gives ±Infinity for ±infinity timestamps). */
 function serializeKey(v: unknown): string | number {
-  if (v instanceof Date) return v.toISOString();
+  if (v === Infinity) return 'infinity';
+  if (v === -Infinity) return '-infinity';
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'infinity' : v.toISOString();
   if (typeof v === 'number') return v;
   return String(v);
 }
@@ -130,7 +139,7 @@ function serializeKey(v: unknown): string | number {
 /** The planner's row estimate for the criteria (no execution). */
 async function estimate(tx: TenantTx, req: SearchRequest): Promise<number> {
   const q = countQuery(req, tx.tenant);
-  const { rows } = await tx.query(`EXPLAIN (FORMAT JSON) ${q.text.replace('SELECT count(*)::int AS n', 'SELECT 1')}`, q.values);
+  const { rows } = await tx.query(`EXPLAIN (FORMAT JSON) ${q.text.replace(/^SELECT count\((DISTINCT d\.rid|\*)\)::int AS n/, (_, what) => (what === '*' ? 'SELECT 1' : 'SELECT DISTINCT d.rid'))}`, q.values);
   const plan = (rows[0]['QUERY PLAN'] as { Plan: { 'Plan Rows': number } }[])[0].Plan;
   return Math.round(plan['Plan Rows']);
 }

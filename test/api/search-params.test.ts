@@ -370,3 +370,18 @@ describe('CapabilityStatement', () => {
     for (const r of cs.rest[0].resource) for (const p of r.searchParam) assert.ok(p.definition, `${r.type}?${p.name} has a definition`);
   });
 });
+
+describe('matching rids for streaming consumers (bulk export _typeFilter)', () => {
+  test('every match, unpaged, tenant-scoped; unknown parameters are 400s', async () => {
+    const engine = srv.services.search as unknown as { matchingRidsQuery(t: string, type: string, q: [string, string][]): { text: string; values: unknown[] } };
+    const run = (type: string, q: [string, string][]) => srv.database.db.withTenant(srv.tenant, async (tx) => {
+      const sql = engine.matchingRidsQuery(srv.tenant, type, q);
+      const { rows } = await tx.query(`SELECT r.id FROM resources r WHERE r.tenant_id = $1 AND r.rid IN (${sql.text}) ORDER BY r.id`, sql.values);
+      return rows.map((r) => r.id as string);
+    });
+    assert.deepEqual(await run('PractitionerRole', [['specialty', '207R00000X']]), ['AnonRole', 'HansSoloRole1', 'JoeSmithRole1', 'JoeSmithRole2', 'JoeSmithRole3']);
+    assert.deepEqual(await run('Practitioner', [['_has:PractitionerRole:practitioner:specialty', '207R00000X']]), ['HansSolo', 'JoeSmith']);
+    assert.equal((await run('Location', [])).length, 9);
+    assert.throws(() => engine.matchingRidsQuery(srv.tenant, 'Location', [['nope', 'x']]), /nope/);
+  });
+});

@@ -45,7 +45,8 @@ export class IndexRows {
     if (typeof ref !== 'string') return;
     const p = parseReference(ref);
     if (!p || !this.#fresh(`r${pid}|${ref}`)) return;
-    this.reference.pid.push(pid); this.reference.rid.push(rid); this.reference.type.push(p.type); this.reference.id.push(p.id); this.reference.url.push(p.url);
+    // a reference to another server keeps an empty type, so local (type, id) lookups can never match it
+    this.reference.pid.push(pid); this.reference.rid.push(rid); this.reference.type.push(p.url === null ? p.type : ''); this.reference.id.push(p.id); this.reference.url.push(p.url);
   }
 
   addDate(pid: number, rid: number, range: { lo: string; hi: string } | undefined): void {

@@ -10,7 +10,7 @@ import { dateCondition, instantCondition } from '../date-range.ts';
 import type { ColumnMatch, Criterion, Match, RefValue } from '../parse/query.ts';
 import type { SearchParam } from '../registry/registry.ts';
 import type { TokenValue } from '../parse/values.ts';
-import { normalizeString } from '../index/normalize.ts';
+import { normalizeString, parseReference } from '../index/normalize.ts';
 
 /** Collects bound parameters; `$1` is always the tenant. */
 export class Binder {
@@ -30,9 +30,10 @@ const TABLE: Record<string, string> = { token: 'search_token', string: 'search_s
 
 type Cond = (alias: string) => string;
 
-function inIndex(rid: string, b: Binder, table: string, pid: number, cond: Cond): string {
+/** The rids with a row in `table` for `pid` satisfying `cond`. */
+function setIndex(b: Binder, table: string, pid: number, cond: Cond | undefined): string {
   const a = b.alias('i');
-  return `${rid} IN (SELECT ${a}.rid FROM ${table} ${a} WHERE ${a}.tenant_id = $1 AND ${a}.pid = ${b.add(pid)} AND ${cond(a)})`;
+  return `SELECT ${a}.rid FROM ${table} ${a} WHERE ${a}.tenant_id = $1 AND ${a}.pid = ${b.add(pid)}${cond ? ` AND ${cond(a)}` : ''}`;
 }
 
 function existsIndex(rid: string, b: Binder, table: string, pid: number, cond: Cond | undefined, negate: boolean): string {
@@ -62,10 +63,11 @@ function prefixCond(col: string, norms: string[], b: Binder): string {
 
 function refCond(a: string, m: { values: RefValue[]; types: string[] }, b: Binder): string {
   const parts = m.values.map((v) => {
-    if (v.url !== undefined) return `${a}.url = ${b.add(v.url)}`;
-    const type = v.type ? `${a}.target_type = ${b.add(v.type)}` : `${a}.target_type = ANY(${b.add(m.types)}::text[])`;
+    // references elsewhere are stored with an empty target_type (see index/extract.ts)
+    if (v.url !== undefined) return `(${a}.target_id = ${b.add(parseReference(v.url)?.id ?? '')} AND ${a}.target_type = '' AND ${a}.url = ${b.add(v.url)})`;
     if (v.type && !m.types.includes(v.type)) return 'false';
-    return `(${a}.target_id = ${b.add(v.id)} AND ${type} AND ${a}.url IS NULL)`;
+    const type = v.type ? `${a}.target_type = ${b.add(v.type)}` : `${a}.target_type = ANY(${b.add(m.types)}::text[])`;
+    return `(${a}.target_id = ${b.add(v.id)} AND ${type})`;
   });
   return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
 }
@@ -77,55 +79,63 @@ function uriAncestors(uri: string): string[] {
   return [...out];
 }
 
-function paramCondition(rid: string, p: SearchParam, m: Match, b: Binder): string {
+/** The rids matching a positive parameter test; undefined for the negations (:not, :missing=true). */
+function paramSet(p: SearchParam, m: Match, b: Binder): string | undefined {
   switch (m.op) {
-    case 'missing': {
-      const has = existsIndex(rid, b, TABLE[p.storage], p.pid, undefined, false);
+    case 'missing':
+      if (m.missing) return undefined;
       // a token whose CodeableConcept only has text is still present
-      const present = p.storage === 'token' ? `(${has} OR ${existsIndex(rid, b, 'search_string', p.textPid, undefined, false)})` : has;
-      return m.missing ? `NOT ${present}` : present;
-    }
+      return p.storage === 'token'
+        ? `${setIndex(b, 'search_token', p.pid, undefined)} UNION ALL ${setIndex(b, 'search_string', p.textPid, undefined)}`
+        : setIndex(b, TABLE[p.storage], p.pid, undefined);
     case 'token':
-      return m.not
-        ? existsIndex(rid, b, 'search_token', p.pid, (a) => tokenCond(a, m.values, b), true)
-        : inIndex(rid, b, 'search_token', p.pid, (a) => tokenCond(a, m.values, b));
+      return m.not ? undefined : setIndex(b, 'search_token', p.pid, (a) => tokenCond(a, m.values, b));
     case 'text':
-      return inIndex(rid, b, 'search_string', p.textPid, (a) => prefixCond(`${a}.norm`, m.values, b));
+      return setIndex(b, 'search_string', p.textPid, (a) => prefixCond(`${a}.norm`, m.values, b));
     case 'of-type':
-      return inIndex(rid, b, 'search_token', p.ofTypePid, (a) => tokenCond(a, m.values, b));
+      return setIndex(b, 'search_token', p.ofTypePid, (a) => tokenCond(a, m.values, b));
     case 'string':
       if (m.mode === 'contains') {
-        return or(m.values.map((v) => `${rid} IN (SELECT search_string_contains(${b.add(p.pid)}, ${b.add(`%${escapeLike(normalizeString(v))}%`)}))`));
+        return m.values.map((v) => { const f = b.alias('f'); return `SELECT ${f} AS rid FROM search_string_contains(${b.add(p.pid)}, ${b.add(`%${escapeLike(normalizeString(v))}%`)}) ${f}`; }).join(' UNION ALL ');
       }
       if (m.mode === 'exact') {
-        return inIndex(rid, b, 'search_string', p.pid, (a) => or(m.values.map((v) => `(${a}.norm = ${b.add(normalizeString(v))} AND ${a}.exact = ${b.add(v)})`)));
+        return setIndex(b, 'search_string', p.pid, (a) => or(m.values.map((v) => `(${a}.norm = ${b.add(normalizeString(v))} AND ${a}.exact = ${b.add(v)})`)));
       }
-      return inIndex(rid, b, 'search_string', p.pid, (a) => prefixCond(`${a}.norm`, m.values.map(normalizeString), b));
+      return setIndex(b, 'search_string', p.pid, (a) => prefixCond(`${a}.norm`, m.values.map(normalizeString), b));
     case 'reference':
-      return inIndex(rid, b, 'search_reference', p.pid, (a) => refCond(a, m, b));
+      return setIndex(b, 'search_reference', p.pid, (a) => refCond(a, m, b));
     case 'date':
-      return inIndex(rid, b, 'search_date', p.pid, (a) => or(m.values.map((v) => dateCondition(`${a}.lo`, `${a}.hi`, v.prefix, v.range, (x) => `${b.add(x)}::timestamptz`))));
+      return setIndex(b, 'search_date', p.pid, (a) => or(m.values.map((v) => dateCondition(`${a}.lo`, `${a}.hi`, v.prefix, v.range, (x) => `${b.add(x)}::timestamptz`))));
     case 'uri':
-      return inIndex(rid, b, 'search_uri', p.pid, (a) => or(m.values.map((v) => m.mode === 'eq' ? `${a}.uri = ${b.add(v)}`
+      return setIndex(b, 'search_uri', p.pid, (a) => or(m.values.map((v) => m.mode === 'eq' ? `${a}.uri = ${b.add(v)}`
         : m.mode === 'below' ? `(${a}.uri >= ${b.add(v)} AND ${a}.uri < ${b.add(v + MAX_CHAR)})`
           : `${a}.uri = ANY(${b.add(uriAncestors(v))}::text[])`)));
-    case 'near':
-      return `${rid} IN (SELECT n.rid FROM search_geo_near(${b.add(p.pid)}, ${b.add(m.lat)}::float8, ${b.add(m.lon)}::float8, ${b.add(m.meters)}::float8) n)`;
+    case 'near': {
+      const n = b.alias('n');
+      return `SELECT ${n}.rid FROM search_geo_near(${b.add(p.pid)}, ${b.add(m.lat)}::float8, ${b.add(m.lon)}::float8, ${b.add(m.meters)}::float8) ${n}`;
+    }
   }
 }
 
-function columnCondition(rid: string, type: string, column: '_id' | '_lastUpdated', m: ColumnMatch, b: Binder, onResourceRow: string | undefined): string {
-  if (m.op === 'missing') return m.missing ? 'false' : 'true';
-  // directly on the resources row when we have one, else through it by rid
-  const r = onResourceRow ?? b.alias('c');
-  let cond: string;
-  if (m.op === 'id') cond = `${m.not ? 'NOT ' : ''}${r}.id = ANY(${b.add(m.values)}::text[])`;
-  else {
-    const parts = m.values.map((v) => instantCondition(`${r}.last_updated`, v.prefix, v.range, (x) => `${b.add(x)}::timestamptz`));
-    cond = parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
+/** The negated parameter tests as conditions on `rid`. */
+function paramNegation(rid: string, p: SearchParam, m: Match, b: Binder): string {
+  if (m.op === 'missing') {
+    const has = existsIndex(rid, b, TABLE[p.storage], p.pid, undefined, false);
+    return `NOT ${p.storage === 'token' ? `(${has} OR ${existsIndex(rid, b, 'search_string', p.textPid, undefined, false)})` : has}`;
   }
-  if (onResourceRow) return cond;
-  return `${rid} IN (SELECT ${r}.rid FROM resources ${r} WHERE ${r}.tenant_id = $1 AND ${r}.resource_type = ${b.add(type)} AND NOT ${r}.deleted AND ${cond})`;
+  if (m.op === 'token') return existsIndex(rid, b, 'search_token', p.pid, (a) => tokenCond(a, m.values, b), true);
+  throw new Error(`no negation for ${m.op}`);
+}
+
+function columnCond(r: string, m: ColumnMatch, b: Binder): string {
+  if (m.op === 'missing') return m.missing ? 'false' : 'true';
+  if (m.op === 'id') return `${m.not ? 'NOT ' : ''}${r}.id = ANY(${b.add(m.values)}::text[])`;
+  return or(m.values.map((v) => instantCondition(`${r}.last_updated`, v.prefix, v.range, (x) => `${b.add(x)}::timestamptz`)));
+}
+
+function columnSet(type: string, m: ColumnMatch, b: Binder): string {
+  const r = b.alias('c');
+  return `SELECT ${r}.rid FROM resources ${r} WHERE ${r}.tenant_id = $1 AND ${r}.resource_type = ${b.add(type)} AND NOT ${r}.deleted AND ${columnCond(r, m, b)}`;
 }
 
 /**
@@ -142,15 +152,15 @@ function selfValidating(c: Criterion): boolean {
 }
 
 /**
- * The SQL condition "the resource with rid `rid` matches `c`". `onResourceRow` names the `resources` alias when the
- * condition is evaluated on the resource row itself (column criteria then test its columns directly).
+ * A query selecting the rids (column `rid`) that match `c`, for positive criteria; undefined for negations, which are
+ * only expressible as conditions on a known rid (NOT EXISTS).
  */
-export function criterionSql(c: Criterion, rid: string, b: Binder, onResourceRow?: string): string {
+export function ridSetSql(c: Criterion, b: Binder): string | undefined {
   switch (c.kind) {
     case 'param':
-      return paramCondition(rid, c.param, c.match, b);
+      return paramSet(c.param, c.match, b);
     case 'column':
-      return columnCondition(rid, c.type, c.column, c.match, b, onResourceRow);
+      return c.match.op === 'missing' ? undefined : columnSet(c.type, c.match, b);
     case 'chain': {
       // references resolved to the target's rid: index to index, the target type is implied by its parameters
       const ref = b.alias('ref');
@@ -158,18 +168,33 @@ export function criterionSql(c: Criterion, rid: string, b: Binder, onResourceRow
         const cond = criterionSql(inner, `${ref}.target_rid`, b);
         return selfValidating(inner) ? cond : `(${cond} AND ${liveSql(`${ref}.target_rid`, type, b)})`;
       });
-      return `${rid} IN (SELECT ${ref}.rid FROM search_reference ${ref}
-         WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.param.pid)} AND ${or(perType)})`;
+      return `SELECT ${ref}.rid FROM search_reference ${ref} WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.param.pid)} AND ${or(perType)}`;
     }
     case 'has': {
-      // the referencing rows exist only for live sources; the target's liveness is the caller's check (the page
-      // query's own resources row, or liveSql inside a chain)
+      // the referencing rows exist only for live sources; whether a target_rid is a live resource of c.type is the
+      // caller's check (the page query's own resources row, the driver's index rows, or liveSql inside a chain)
       const ref = b.alias('ref');
-      return `${rid} IN (SELECT ${ref}.target_rid FROM search_reference ${ref}
-         WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.ref.pid)} AND ${ref}.target_type = ${b.add(c.type)}
-           AND ${criterionSql(c.inner, `${ref}.rid`, b)})`;
+      return `SELECT ${ref}.target_rid AS rid FROM search_reference ${ref}
+         WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.ref.pid)} AND ${criterionSql(c.inner, `${ref}.rid`, b)}`;
     }
   }
+}
+
+/**
+ * The SQL condition "the resource with rid `rid` matches `c`". `onResourceRow` names the `resources` alias when the
+ * condition is evaluated on the resource row itself (column criteria then test its columns directly).
+ */
+export function criterionSql(c: Criterion, rid: string, b: Binder, onResourceRow?: string): string {
+  if (c.kind === 'column' && (onResourceRow || c.match.op === 'missing')) return columnCond(onResourceRow ?? 'c', c.match, b);
+  const set = ridSetSql(c, b);
+  if (set !== undefined) return `${rid} IN (${set})`;
+  if (c.kind !== 'param') throw new Error(`no condition for ${c.kind}`);
+  return paramNegation(rid, c.param, c.match, b);
+}
+
+/** Whether `c` can drive a page: its rid set already holds only live resources of its type. */
+export function canDrive(c: Criterion): boolean {
+  return c.kind !== 'column' && c.kind !== 'has' && selfValidating(c);
 }
 
 /** `rid` is a live resource of `type`. */

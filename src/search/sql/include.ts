@@ -11,10 +11,10 @@ export interface PageResource { rid: number; type: string; id: string; content: 
 
 export const MAX_INCLUDE_ROUNDS = 4;
 
-interface Expanded { pids: number[]; sourceType: string; targetType?: string }
+export interface Expanded { pids: number[]; sourceType: string; targetType?: string }
 
 /** Concrete (pid, source type, target filter) sets for the specs that apply to resources of `types`. */
-function expandForward(registry: SearchParamRegistry, specs: IncludeSpec[], types: Set<string>): Expanded[] {
+export function expandForward(registry: SearchParamRegistry, specs: IncludeSpec[], types: Set<string>): Expanded[] {
   const out: Expanded[] = [];
   for (const s of specs) {
     const sources = s.sourceType === '*' ? [...types] : types.has(s.sourceType) ? [s.sourceType] : [];
@@ -27,7 +27,7 @@ function expandForward(registry: SearchParamRegistry, specs: IncludeSpec[], type
 }
 
 /** Concrete (pid, target type) sets for revincludes pointing at resources of `types` (pids imply the source type). */
-function expandReverse(registry: SearchParamRegistry, specs: IncludeSpec[], types: Set<string>): { pids: number[]; targetType: string }[] {
+export function expandReverse(registry: SearchParamRegistry, specs: IncludeSpec[], types: Set<string>): { pids: number[]; targetType: string }[] {
   const out: { pids: number[]; targetType: string }[] = [];
   for (const s of specs) {
     for (const target of types) {
@@ -40,40 +40,50 @@ function expandReverse(registry: SearchParamRegistry, specs: IncludeSpec[], type
   return out;
 }
 
-async function forward(tx: TenantTx, groups: Expanded[], from: PageResource[], limit: number): Promise<PageResource[]> {
-  if (!groups.length || !from.length) return [];
-  const values: unknown[] = [tx.tenant];
+/** The query for the resources `from` references through `groups` (undefined when there is nothing to look up). */
+export function forwardQuery(tenant: string, groups: Expanded[], from: PageResource[], limit: number): { text: string; values: unknown[] } | undefined {
+  if (!groups.length || !from.length) return undefined;
+  const values: unknown[] = [tenant];
   const add = (v: unknown) => { values.push(v); return `$${values.length}`; };
   const ors = groups.map((g) => {
     const rids = from.filter((r) => r.type === g.sourceType).map((r) => r.rid);
     if (!rids.length) return undefined;
     return `(ref.rid = ANY(${add(rids)}::bigint[]) AND ref.pid = ANY(${add(g.pids)}::int[])${g.targetType ? ` AND ref.target_type = ${add(g.targetType)}` : ''})`;
   }).filter(Boolean);
-  if (!ors.length) return [];
-  const { rows } = await tx.query(
-    `SELECT t.rid, t.resource_type, t.id, t.content FROM resources t
+  if (!ors.length) return undefined;
+  return {
+    text: `SELECT t.rid, t.resource_type, t.id, t.content FROM resources t
       WHERE t.tenant_id = $1 AND NOT t.deleted AND t.rid IN (
         SELECT ref.target_rid FROM search_reference ref WHERE ref.tenant_id = $1 AND (${ors.join(' OR ')}))
-      ORDER BY t.rid LIMIT ${limit}`, values);
+      ORDER BY t.rid LIMIT ${limit}`,
+    values,
+  };
+}
+
+async function run(tx: TenantTx, q: { text: string; values: unknown[] } | undefined): Promise<PageResource[]> {
+  if (!q) return [];
+  const { rows } = await tx.query(q.text, q.values);
   return rows.map((r) => ({ rid: Number(r.rid), type: r.resource_type, id: r.id, content: r.content }));
 }
 
-async function reverse(tx: TenantTx, groups: { pids: number[]; targetType: string }[], to: PageResource[], limit: number): Promise<PageResource[]> {
-  if (!groups.length || !to.length) return [];
-  const values: unknown[] = [tx.tenant];
+/** The query for the resources referencing `to` through `groups`. */
+export function reverseQuery(tenant: string, groups: { pids: number[]; targetType: string }[], to: PageResource[], limit: number): { text: string; values: unknown[] } | undefined {
+  if (!groups.length || !to.length) return undefined;
+  const values: unknown[] = [tenant];
   const add = (v: unknown) => { values.push(v); return `$${values.length}`; };
   const ors = groups.map((g) => {
     if (!to.some((r) => r.type === g.targetType)) return undefined;
     const rids = to.filter((r) => r.type === g.targetType).map((r) => r.rid);
     return `(ref.pid = ANY(${add(g.pids)}::int[]) AND ref.target_rid = ANY(${add(rids)}::bigint[]))`;
   }).filter(Boolean);
-  if (!ors.length) return [];
-  const { rows } = await tx.query(
-    `SELECT s.rid, s.resource_type, s.id, s.content FROM resources s
+  if (!ors.length) return undefined;
+  return {
+    text: `SELECT s.rid, s.resource_type, s.id, s.content FROM resources s
       WHERE s.tenant_id = $1 AND NOT s.deleted AND s.rid IN (
         SELECT ref.rid FROM search_reference ref WHERE ref.tenant_id = $1 AND (${ors.join(' OR ')}))
-      ORDER BY s.rid LIMIT ${limit}`, values);
-  return rows.map((r) => ({ rid: Number(r.rid), type: r.resource_type, id: r.id, content: r.content }));
+      ORDER BY s.rid LIMIT ${limit}`,
+    values,
+  };
 }
 
 /** Included resources for a page (matches excluded), and whether the cap cut the list short. */
@@ -94,16 +104,16 @@ export async function loadIncludes(tx: TenantTx, registry: SearchParamRegistry, 
   // round 1: every include applies to the matches
   const types = new Set(matches.map((m) => m.type));
   let frontier = addNew([
-    ...await forward(tx, expandForward(registry, includes, types), matches, cap + 1),
-    ...await reverse(tx, expandReverse(registry, revincludes, types), matches, cap + 1),
+    ...await run(tx, forwardQuery(tx.tenant, expandForward(registry, includes, types), matches, cap + 1)),
+    ...await run(tx, reverseQuery(tx.tenant, expandReverse(registry, revincludes, types), matches, cap + 1)),
   ]);
   // later rounds: only :iterate includes, applied to what the previous round added
   const itInc = includes.filter((s) => s.iterate), itRev = revincludes.filter((s) => s.iterate);
   for (let round = 1; round < MAX_INCLUDE_ROUNDS && frontier.length && (itInc.length || itRev.length) && !truncated; round++) {
     const ft = new Set(frontier.map((m) => m.type));
     frontier = addNew([
-      ...await forward(tx, expandForward(registry, itInc, ft), frontier, cap + 1),
-      ...await reverse(tx, expandReverse(registry, itRev, ft), frontier, cap + 1),
+      ...await run(tx, forwardQuery(tx.tenant, expandForward(registry, itInc, ft), frontier, cap + 1)),
+      ...await run(tx, reverseQuery(tx.tenant, expandReverse(registry, itRev, ft), frontier, cap + 1)),
     ]);
   }
   return { included, truncated };

@@ -9,7 +9,7 @@
  */
 import { badRequest } from '../../fhir/outcome/errors.ts';
 import type { SearchRequest, SortKey } from '../parse/query.ts';
-import { Binder, criterionSql } from './criteria.ts';
+import { Binder, canDrive, criterionSql, ridSetSql } from './criteria.ts';
 
 export interface CursorState { v: 1; s: string; k: (string | number)[]; t: string | number; back?: true }
 
@@ -46,12 +46,26 @@ function keyExpr(k: SortKey, req: SearchRequest, b: Binder): KeyExpr {
   // resources without a value sort last in either direction
   switch (p.storage) {
     case 'date':
-      return { sql: `coalesce((SELECT ${agg}(s.${k.desc ? 'hi' : 'lo'}) FROM search_date s WHERE ${where}), '${k.desc ? '-infinity' : 'infinity'}'::timestamptz)`, cast: 'timestamptz', desc: k.desc };
+      // by the start of each value (a Period's start; a date's first instant), as HAPI does
+      return { sql: `coalesce((SELECT ${agg}(s.lo) FROM search_date s WHERE ${where}), '${k.desc ? '-infinity' : 'infinity'}'::timestamptz)`, cast: 'timestamptz', desc: k.desc };
     default: {
       const col = p.storage === 'token' ? 's.code' : p.storage === 'string' ? 's.norm' : p.storage === 'uri' ? 's.uri' : "(s.target_type || '/' || s.target_id)";
       return { sql: `coalesce((SELECT ${agg}(${col}) FROM ${TABLE[p.storage]} s WHERE ${where}), ${b.add(k.desc ? '' : FAR_TEXT)}::text) COLLATE "C"`, cast: 'text', desc: k.desc };
     }
   }
+}
+
+/**
+ * The candidate rids from indexes alone, when one criterion's rid set can drive the search (its rows exist only for
+ * live resources of the type): the other criteria filter it, and `resources` is read only for the final page. Without
+ * such a criterion (only negations, `_has`, `_id`/`_lastUpdated`, or none) the type's resources drive instead.
+ */
+function driven(req: SearchRequest, b: Binder): { from: string; where: string[] } | undefined {
+  const i = req.criteria.findIndex(canDrive);
+  if (i < 0) return undefined;
+  const from = ridSetSql(req.criteria[i], b)!;
+  const where = req.criteria.filter((_, j) => j !== i).map((c) => criterionSql(c, 'd.rid', b));
+  return { from, where };
 }
 
 /** WHERE clauses shared by the page and the count, on the `resources` alias `c`: tenant, type, live, criteria. */
@@ -69,11 +83,22 @@ export interface PageQuery { text: string; values: unknown[]; keyCount: number; 
  */
 export function pageQuery(req: SearchRequest, tenant: string, limit: number, cursor: CursorState | undefined): PageQuery {
   const b = new Binder(tenant);
-  const where = whereClauses(req, b);
   const back = cursor?.back === true;
   if (req.sort.length === 0) {
-    if (cursor) where.push(`c.rid ${back ? '<' : '>'} ${b.add(cursor.t)}::bigint`);
     const dir = back ? 'DESC' : 'ASC';
+    const d = driven(req, b);
+    if (d) {
+      if (cursor) d.where.push(`d.rid ${back ? '<' : '>'} ${b.add(cursor.t)}::bigint`);
+      return {
+        text: `SELECT r.rid, r.id, r.content FROM resources r
+          WHERE r.tenant_id = $1 AND NOT r.deleted AND r.rid IN (
+            SELECT DISTINCT d.rid FROM (${d.from}) d${d.where.length ? ` WHERE ${d.where.join(' AND ')}` : ''} ORDER BY d.rid ${dir} LIMIT ${limit})
+          ORDER BY r.rid ${dir}`,
+        values: b.values, keyCount: 0, tiebreak: 'rid',
+      };
+    }
+    const where = whereClauses(req, b);
+    if (cursor) where.push(`c.rid ${back ? '<' : '>'} ${b.add(cursor.t)}::bigint`);
     return {
       text: `SELECT r.rid, r.id, r.content FROM resources r
         WHERE r.tenant_id = $1 AND r.rid IN (SELECT c.rid FROM resources c WHERE ${where.join(' AND ')} ORDER BY c.rid ${dir} LIMIT ${limit})
@@ -81,6 +106,7 @@ export function pageQuery(req: SearchRequest, tenant: string, limit: number, cur
       values: b.values, keyCount: 0, tiebreak: 'rid',
     };
   }
+  const where = whereClauses(req, b);
   const keys = req.sort.map((k) => keyExpr(k, req, b));
   // the id tie-breaker follows the last key's direction (so a single-key sort can walk one index)
   const all: KeyExpr[] = [...keys, { sql: 'c.id', cast: 'text', desc: keys[keys.length - 1].desc }];
@@ -112,6 +138,16 @@ export function pageQuery(req: SearchRequest, tenant: string, limit: number, cur
 /** `SELECT count(*)` over the same criteria. */
 export function countQuery(req: SearchRequest, tenant: string): { text: string; values: unknown[] } {
   const b = new Binder(tenant);
+  const d = driven(req, b);
+  if (d) return { text: `SELECT count(DISTINCT d.rid)::int AS n FROM (${d.from}) d${d.where.length ? ` WHERE ${d.where.join(' AND ')}` : ''}`, values: b.values };
   const where = whereClauses(req, b);
   return { text: `SELECT count(*)::int AS n FROM resources c WHERE ${where.join(' AND ')}`, values: b.values };
+}
+
+/** Every matching rid, unordered and unpaged (for streaming consumers such as bulk export's _typeFilter). */
+export function ridsQuery(req: SearchRequest, tenant: string): { text: string; values: unknown[] } {
+  const b = new Binder(tenant);
+  const d = driven(req, b);
+  if (d) return { text: `SELECT DISTINCT d.rid FROM (${d.from}) d${d.where.length ? ` WHERE ${d.where.join(' AND ')}` : ''}`, values: b.values };
+  return { text: `SELECT c.rid FROM resources c WHERE ${whereClauses(req, b).join(' AND ')}`, values: b.values };
 }

@@ -1,0 +1,262 @@
+/**
+ * Property-based search test (fast-check): random directories of Practitioners, PractitionerRoles and Locations,
+ * random queries (every parameter type, modifiers, prefixes, OR/AND, chains, _has, :missing). The server's result set
+ * must equal a brute-force oracle that evaluates the same SearchParameter expressions with fhirpath over every stored
+ * resource and applies FHIR's matching rules in plain JavaScript.
+ *
+ * Resources are written through storage (writeBatch + the engine's indexer, the path every write takes) rather than
+ * the REST API, so the generator need not satisfy every Plan-Net profile rule; queries go through HTTP.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import fhirpath from 'fhirpath';
+import r4 from 'fhirpath/fhir-context/r4';
+import { startTestServer, fhir, type TestServer } from '../helpers/server.ts';
+import { writeBatch } from '../../src/storage/resource-store.ts';
+
+let srv: TestServer;
+before(async () => { srv = await startTestServer(); });
+after(async () => { await srv.close(); });
+
+// ---------------------------------------------------------------------------------------------------------------
+// The oracle: SearchParameter definitions straight from the files, evaluated with fhirpath, FHIR matching in JS.
+
+const SP_DIR = path.resolve(import.meta.dirname, '..', '..', 'profiles', 'search-parameters');
+const definitions: any[] = fs.readdirSync(SP_DIR).filter((f) => f.endsWith('.json'))
+  .flatMap((f) => { const j = JSON.parse(fs.readFileSync(path.join(SP_DIR, f), 'utf8')); return j.resourceType === 'Bundle' ? j.entry.map((e: any) => e.resource) : [j]; });
+const PLAN_NET = 'http://hl7.org/fhir/us/davinci-pdex-plan-net/';
+function definition(type: string, code: string): any {
+  const all = definitions.filter((d) => d.code === code && d.base.includes(type));
+  return all.find((d) => d.url.startsWith(PLAN_NET)) ?? all[0];
+}
+
+/** Values of a parameter on a resource: fhirpath results, extensions unwrapped to their value. */
+function values(resource: any, type: string, code: string): any[] {
+  const sp = definition(type, code);
+  return (fhirpath.evaluate(resource, sp.expression, undefined, r4 as any) as any[]).map((v) => {
+    if (v && typeof v === 'object' && typeof v.url === 'string') { const k = Object.keys(v).find((x) => x.startsWith('value')); return k ? v[k] : undefined; }
+    return v;
+  }).filter((v) => v !== undefined && v !== null);
+}
+
+const norm = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/\s+/g, ' ').trim();
+
+function stringsOf(v: any): string[] {
+  if (typeof v === 'string') return [v];
+  if (v && typeof v === 'object') {
+    if ('family' in v || 'given' in v || 'text' in v) return [v.text, v.family, ...(v.given ?? []), ...(v.prefix ?? []), ...(v.suffix ?? [])].filter(Boolean);
+    return [v.text, ...(v.line ?? []), v.city, v.district, v.state, v.postalCode, v.country].filter(Boolean);
+  }
+  return [];
+}
+function tokensOf(v: any): { system?: string; code: string }[] {
+  if (typeof v === 'string' || typeof v === 'boolean') return [{ code: String(v) }];
+  if (v.coding || ('text' in v && !('value' in v))) return (v.coding ?? []).filter((c: any) => c.code).map((c: any) => ({ system: c.system, code: c.code }));
+  if ('value' in v) return [{ system: v.system, code: v.value }];
+  if ('code' in v) return [{ system: v.system, code: v.code }];
+  return [];
+}
+function textsOf(v: any): string[] {
+  if (v?.coding || v?.text) return [v.text, ...(v.coding ?? []).map((c: any) => c.display)].filter(Boolean);
+  return [];
+}
+function refOf(v: any): string | undefined { return v?.reference; }
+
+const DAY = 86_400_000;
+/** [start, end) of a date value by its precision, in ms. */
+function range(s: string): [number, number] {
+  const [y, m, d] = s.split('-').map(Number);
+  if (m === undefined) return [Date.UTC(y, 0, 1), Date.UTC(y + 1, 0, 1)];
+  if (d === undefined) return [Date.UTC(y, m - 1, 1), Date.UTC(y, m, 1)];
+  return [Date.UTC(y, m - 1, d), Date.UTC(y, m - 1, d) + DAY];
+}
+function dateRangeOf(v: any): [number, number] | undefined {
+  if (typeof v === 'string') return range(v);
+  if (v && (v.start || v.end)) return [v.start ? range(v.start)[0] : -Infinity, v.end ? range(v.end)[1] : Infinity];
+  return undefined;
+}
+function dateMatches(prefix: string, q: [number, number], t: [number, number]): boolean {
+  switch (prefix) {
+    case 'eq': return t[0] >= q[0] && t[1] <= q[1];
+    case 'ne': return !(t[0] >= q[0] && t[1] <= q[1]);
+    case 'gt': return t[1] > q[1];
+    case 'lt': return t[0] < q[0];
+    case 'ge': return t[1] > q[0];
+    case 'le': return t[0] < q[1];
+    case 'sa': return t[0] >= q[1];
+    case 'eb': return t[1] <= q[0];
+    default: throw new Error(prefix);
+  }
+}
+
+type Db = Map<string, any>; // 'Type/id' -> resource
+
+/** Does `r` (of `type`) match `name=value`? */
+function matches(db: Db, r: any, type: string, name: string, value: string): boolean {
+  if (name.startsWith('_has:')) {
+    const [, src, ref, ...rest] = name.split(':');
+    return [...db.values()].some((s) => s.resourceType === src && values(s, src, ref).map(refOf).includes(`${type}/${r.id}`) && matches(db, s, src, rest.join(':'), value));
+  }
+  const dot = name.indexOf('.');
+  if (dot > 0) {
+    const [code] = name.slice(0, dot).split(':');
+    return values(r, type, code).map(refOf).some((ref) => {
+      const t = ref && db.get(ref);
+      return t ? matches(db, t, t.resourceType, name.slice(dot + 1), value) : false;
+    });
+  }
+  const [code, mod] = name.split(':');
+  const vals = values(r, type, code);
+  if (mod === 'missing') return (value === 'true') === (vals.length === 0);
+  const alternatives = value.split(',');
+  const sp = definition(type, code);
+  const any = (pred: (alt: string) => boolean) => alternatives.some(pred);
+  switch (sp.type) {
+    case 'string': {
+      const strs = vals.flatMap(stringsOf);
+      if (mod === 'exact') return any((a) => strs.includes(a));
+      if (mod === 'contains') return any((a) => strs.some((s) => norm(s).includes(norm(a))));
+      return any((a) => strs.some((s) => norm(s).startsWith(norm(a))));
+    }
+    case 'token': {
+      if (mod === 'text') return any((a) => vals.flatMap(textsOf).some((s) => norm(s).startsWith(norm(a))));
+      const toks = vals.flatMap(tokensOf);
+      const hit = (a: string) => {
+        if (!a.includes('|')) return toks.some((t) => t.code === a);
+        const [sys, c] = a.split('|');
+        if (sys === '') return toks.some((t) => !t.system && t.code === c);
+        if (c === '') return toks.some((t) => t.system === sys);
+        return toks.some((t) => t.system === sys && t.code === c);
+      };
+      return mod === 'not' ? !any(hit) : any(hit);
+    }
+    case 'reference': {
+      const refs = vals.map(refOf);
+      return any((a) => refs.some((ref) => ref === a || ref?.split('/')[1] === a));
+    }
+    case 'date': {
+      const ranges = vals.map(dateRangeOf).filter(Boolean) as [number, number][];
+      return any((a) => { const p = /^[a-z]{2}/.test(a) ? a.slice(0, 2) : 'eq'; const q = range(/^[a-z]{2}/.test(a) ? a.slice(2) : a); return ranges.some((t) => dateMatches(p, q, t)); });
+    }
+    default: throw new Error(`oracle: ${sp.type}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Generators: small value pools so that queries hit.
+
+const NUCC = 'http://nucc.org/provider-taxonomy';
+const FAMILIES = ['Smith', 'Smyth', 'Jones', 'Ölund', 'García', 'de la Cruz', 'SMITHERS'];
+const GIVEN = ['Ann', 'Anna', 'Bob', 'Zoë'];
+const CITIES = ['Hartford', 'Hartland', 'New Haven', 'Anytown', 'Nórwalk'];
+const SPECIALTIES = [{ system: NUCC, code: '207R00000X', display: 'Internal Medicine' }, { system: NUCC, code: '207Q00000X', display: 'Family Medicine' },
+  { system: 'http://other.example/cs', code: '207R00000X', display: 'Other Internal' }, { code: 'nosystem', display: 'No System' }];
+const DATES = ['2019', '2020-02', '2020-02-29', '2021-06-15', '2022-12-31'];
+
+const date = fc.constantFrom(...DATES);
+const period = fc.record({ start: fc.option(date, { nil: undefined }), end: fc.option(date, { nil: undefined }) }, { requiredKeys: [] })
+  .map((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)))
+  .filter((p) => Object.keys(p).length > 0 && (!p.start || !p.end || range(p.start as string)[0] < range(p.end as string)[1]));
+
+const directory = fc.record({
+  practitioners: fc.array(fc.record({
+    family: fc.option(fc.constantFrom(...FAMILIES), { nil: undefined }),
+    given: fc.subarray(GIVEN, { maxLength: 2 }),
+    npi: fc.option(fc.constantFrom('111', '222'), { nil: undefined }),
+    period: fc.option(period, { nil: undefined }),
+  }), { minLength: 1, maxLength: 6 }),
+  locations: fc.array(fc.record({
+    city: fc.option(fc.constantFrom(...CITIES), { nil: undefined }),
+    state: fc.option(fc.constantFrom('CT', 'NY'), { nil: undefined }),
+  }), { minLength: 1, maxLength: 4 }),
+  roles: fc.array(fc.record({
+    practitioner: fc.option(fc.nat(7), { nil: undefined }),
+    locations: fc.subarray([0, 1, 2, 3, 4]),
+    specialties: fc.subarray(SPECIALTIES, { maxLength: 2 }),
+    withText: fc.boolean(),
+    period: fc.option(period, { nil: undefined }),
+  }), { minLength: 1, maxLength: 8 }),
+});
+
+type Directory = typeof directory extends fc.Arbitrary<infer T> ? T : never;
+
+function build(d: Directory): any[] {
+  const out: any[] = [];
+  d.practitioners.forEach((p, i) => out.push({
+    resourceType: 'Practitioner', id: `pr${i}`, active: true,
+    ...(p.family || p.given.length ? { name: [{ ...(p.family ? { family: p.family } : {}), ...(p.given.length ? { given: p.given } : {}) }] } : {}),
+    ...(p.npi ? { identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: p.npi }] } : {}),
+    ...(p.period ? { extension: [{ url: `${PLAN_NET}StructureDefinition/practitioner-period`, valuePeriod: p.period }] } : {}),
+  }));
+  d.locations.forEach((l, i) => out.push({
+    resourceType: 'Location', id: `loc${i}`, status: 'active', name: `Location ${i}`,
+    ...(l.city || l.state ? { address: { ...(l.city ? { city: l.city } : {}), ...(l.state ? { state: l.state } : {}) } } : {}),
+  }));
+  d.roles.forEach((r, i) => out.push({
+    resourceType: 'PractitionerRole', id: `role${i}`, active: true,
+    // references may dangle (pr6, pr7, loc4 may not exist): searchable by id, never chained through
+    ...(r.practitioner !== undefined ? { practitioner: { reference: `Practitioner/pr${r.practitioner}` } } : {}),
+    ...(r.locations.length ? { location: r.locations.map((n) => ({ reference: `Location/loc${n}` })) } : {}),
+    ...(r.specialties.length ? { specialty: r.specialties.map((s) => ({ coding: [{ ...(s.system ? { system: s.system } : {}), code: s.code, display: s.display }], ...(r.withText ? { text: `${s.display} text` } : {}) })) } : {}),
+    ...(r.period ? { period: r.period } : {}),
+  }));
+  return out;
+}
+
+const query = fc.oneof(
+  fc.tuple(fc.constant('PractitionerRole'), fc.constantFrom('specialty', 'specialty:not'),
+    fc.array(fc.constantFrom('207R00000X', `${NUCC}|207R00000X`, `${NUCC}|207Q00000X`, '|nosystem', `${NUCC}|`, 'http://other.example/cs|207R00000X', 'nosuch'), { minLength: 1, maxLength: 2 }).map((a) => a.join(','))),
+  fc.tuple(fc.constant('PractitionerRole'), fc.constant('specialty:text'), fc.constantFrom('internal', 'family med', 'other', 'no system text', 'zzz')),
+  fc.tuple(fc.constant('Practitioner'), fc.constantFrom('family', 'name', 'given', 'family:exact', 'family:contains', 'name:contains'),
+    fc.constantFrom('smi', 'Smith', 'SMITH', 'olund', 'Ölund', 'garc', 'de la', 'ann', 'Zoe', 'mit', 'x')),
+  fc.tuple(fc.constant('Location'), fc.constantFrom('address-city', 'address-city:exact', 'address-city:contains', 'address', 'address-state'),
+    fc.constantFrom('hart', 'Hartford', 'new', 'haven', 'norwalk', 'ct', 'x')),
+  fc.tuple(fc.constant('PractitionerRole'), fc.constantFrom('practitioner', 'location'),
+    fc.array(fc.constantFrom('Practitioner/pr0', 'pr1', 'Practitioner/pr6', 'Location/loc0', 'loc1', 'Location/loc4'), { minLength: 1, maxLength: 2 }).map((a) => a.join(','))),
+  fc.tuple(fc.constantFrom('PractitionerRole', 'Practitioner'), fc.constant('period'),
+    fc.tuple(fc.constantFrom('', 'eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'), fc.constantFrom(...DATES)).map(([p, d]) => p + d)),
+  fc.tuple(fc.constantFrom('PractitionerRole'), fc.constantFrom('practitioner:missing', 'location:missing', 'specialty:missing', 'period:missing'), fc.constantFrom('true', 'false')),
+  fc.tuple(fc.constant('Practitioner'), fc.constantFrom('family:missing', 'identifier:missing'), fc.constantFrom('true', 'false')),
+  fc.tuple(fc.constant('PractitionerRole'), fc.constantFrom('practitioner.family', 'practitioner.name:contains'), fc.constantFrom('smi', 'ann', 'mit', 'Ö')),
+  fc.tuple(fc.constant('PractitionerRole'), fc.constantFrom('location.address-city', 'location.address-state'), fc.constantFrom('hart', 'ct', 'new haven', 'x')),
+  fc.tuple(fc.constant('PractitionerRole'), fc.constant('practitioner.period'), fc.constantFrom('ge2020', 'lt2021', 'eb2020-02-29', '2019')),
+  fc.tuple(fc.constant('PractitionerRole'), fc.constantFrom('location.address-city:missing', 'practitioner.family:missing'), fc.constantFrom('true', 'false')),
+  fc.tuple(fc.constant('Practitioner'), fc.constant('_has:PractitionerRole:practitioner:specialty'), fc.constantFrom('207R00000X', `${NUCC}|207Q00000X`, 'nosystem')),
+  fc.tuple(fc.constant('Practitioner'), fc.constant('_has:PractitionerRole:practitioner:location.address-city'), fc.constantFrom('hart', 'anytown')),
+  fc.tuple(fc.constant('Practitioner'), fc.constant('_has:PractitionerRole:practitioner:period'), fc.constantFrom('ge2021', 'eb2020', '2020')),
+);
+
+async function serverIds(tenant: string, type: string, pairs: [string, string][]): Promise<string[]> {
+  const out: string[] = [];
+  let url: string | undefined = `${srv.url}/t/${tenant}/fhir/${type}?${new URLSearchParams([...pairs, ['_count', '1000']])}`;
+  while (url) {
+    const r = await fhir(url, { headers: { prefer: 'handling=strict' } });
+    assert.equal(r.status, 200, `${url}: ${r.text}`);
+    out.push(...(r.body.entry ?? []).filter((e: any) => e.search.mode === 'match').map((e: any) => e.resource.id));
+    url = r.body.link.find((l: any) => l.relation === 'next')?.url;
+  }
+  return out.sort();
+}
+
+test('server search = fhirpath oracle over random directories and queries', async () => {
+  let compared = 0;
+  await fc.assert(fc.asyncProperty(directory, fc.array(fc.array(query, { minLength: 1, maxLength: 2 }), { minLength: 8, maxLength: 8 }), async (d, queries) => {
+    const tenant = await srv.newTenant('prop');
+    const resources = build(d);
+    await srv.database.db.withTenant(tenant, (tx) => writeBatch(tx, resources.map((resource) => ({ kind: 'update' as const, resource })), srv.services.search.indexer));
+    const db: Db = new Map(resources.map((r) => [`${r.resourceType}/${r.id}`, r]));
+    for (const q of queries) {
+      const type = q[0][0];
+      const pairs = q.filter((x) => x[0] === type).map((x) => [x[1], x[2]] as [string, string]);
+      if (pairs.length === 0) continue;
+      const expected = resources.filter((r) => r.resourceType === type && pairs.every(([n, v]) => matches(db, r, type, n, v))).map((r) => r.id).sort();
+      const got = await serverIds(tenant, type, pairs);
+      assert.deepEqual(got, expected, `${type}?${new URLSearchParams(pairs)}`);
+      compared++;
+    }
+  }), { numRuns: Number(process.env.PROPERTY_RUNS ?? 40), seed: process.env.PROPERTY_SEED ? Number(process.env.PROPERTY_SEED) : undefined });
+  assert.ok(compared > 100, `only ${compared} queries compared`);
+});
