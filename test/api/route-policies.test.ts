@@ -1,14 +1,15 @@
 /**
  * Every registered route declares its policy in one place, and the permission matrix holds for every route:
- * anonymous, a read-scoped client, a cruds client, and a client of another tenant.
- * (Staff roles join the matrix in saml-*.test.ts, which signs users in through a real IdP.)
+ * anonymous, each staff role (sessions from the real session store; saml-*.test.ts signs users in through a real
+ * IdP), a read-scoped client, a cruds client, and a client of another tenant.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, example, fhir, type TestServer } from '../helpers/server.ts';
 import { buildApp } from '../../src/app.ts';
-import { listRegisteredRoutes, ROUTE_TABLE, type DeclaredRoute } from '../../src/auth/permissions.ts';
+import { listRegisteredRoutes, ROUTE_TABLE, ROLES, type DeclaredRoute } from '../../src/auth/permissions.ts';
 import { mintAccessToken } from '../../src/auth/smart/token-endpoint.ts';
+import type { StaffSessions } from '../../src/auth/sessions/store.ts';
 
 let srv: TestServer;
 before(async () => { srv = await startTestServer(); });
@@ -35,7 +36,7 @@ function concrete(route: DeclaredRoute, tenant: string): { url: string; method: 
   return { url: `${srv.url}${path}`, method, body };
 }
 
-test('permission matrix: every declared route × anonymous, read client, cruds client, other tenant', async () => {
+test('permission matrix: every declared route × anonymous, each staff role, read client, cruds client, other tenant', async () => {
   const tenant = srv.tenant;
   await fhir(`${srv.base}/Organization/matrix-org`, { method: 'PUT', json: { ...example('Organization-Acme'), id: 'matrix-org' } });
   const base = srv.base;
@@ -48,26 +49,38 @@ test('permission matrix: every declared route × anonymous, read client, cruds c
     writer: await mintAccessToken(srv.services.auth.keys, tenant, writer.clientId, ['system/*.cruds'], base),
     stranger: await mintAccessToken(srv.services.auth.keys, other, stranger.clientId, ['system/*.cruds'], `${srv.url}/t/${other}/fhir`),
   };
+  // a fresh session per request: some routes (logout, session revocation) end the session they are called with
+  const staffSession = async (role: string) => {
+    const { token, session } = await (srv.services.sessions as StaffSessions).create(tenant, { userId: `${role}@plan.example`, roles: [role] });
+    return { cookie: `plannet_session=${token}`, csrf: session.csrfToken };
+  };
   const failures: string[] = [];
   const routes = ROUTE_TABLE.filter((r) => r.path.startsWith('/t/'));
   assert.ok(routes.length >= 15);
   for (const route of routes) {
-    for (const who of ['anonymous', 'reader', 'writer', 'stranger'] as const) {
+    for (const who of ['anonymous', 'reader', 'writer', 'stranger', ...Object.keys(ROLES)]) {
       // DELETE last: run it on a fresh copy so later rows still find the resource
       if (route.method === 'DELETE') await fhir(`${base}/Organization/matrix-org`, { method: 'PUT', json: { ...example('Organization-Acme'), id: 'matrix-org' } });
       const req = concrete(route, tenant);
       const headers: Record<string, string> = {};
-      if (who !== 'anonymous') headers.authorization = `Bearer ${tokens[who]}`;
+      if (who in tokens) headers.authorization = `Bearer ${tokens[who as keyof typeof tokens]}`;
+      else if (who in ROLES) { const st = await staffSession(who); headers.cookie = st.cookie; headers['x-csrf-token'] = st.csrf; }
       if (route.path.endsWith('/auth/token')) continue; // its own tests cover it (form body, OAuth errors)
       const r = await fhir(req.url, { method: req.method, json: req.body, headers, anonymous: true });
       const refused = r.status === 401 || r.status === 403;
       let expectRefused: boolean;
       let expectStatus: number | undefined;
-      switch (route.policy) {
+      if (who in ROLES) {
+        const perms = new Set<string>(ROLES[who]);
+        expectRefused = !(route.policy === 'public' || route.policy === 'directory:read' || perms.has(route.policy));
+        expectStatus = expectRefused ? 403 : undefined;
+      } else switch (route.policy) {
         // a credential of another tenant is refused everywhere, public routes included (it is never silently ignored)
         case 'public': expectRefused = who === 'stranger'; break;
         case 'directory:read': expectRefused = who === 'stranger'; expectStatus = who === 'stranger' ? 403 : undefined; break;
         case 'directory:write': expectRefused = who !== 'writer'; expectStatus = who === 'anonymous' ? 401 : who === 'writer' ? undefined : 403; break;
+        // bulk export: any client whose scopes let it read (the export itself is limited to the readable types)
+        case 'export:run': expectRefused = who === 'anonymous' || who === 'stranger'; expectStatus = who === 'anonymous' ? 401 : who === 'stranger' ? 403 : undefined; break;
         default: expectRefused = true; expectStatus = who === 'anonymous' ? 401 : 403; break; // staff-only permissions
       }
       if (refused !== expectRefused || (expectStatus !== undefined && r.status !== expectStatus)) {
