@@ -19,12 +19,13 @@ import { samlRouter } from './auth/saml/routes.ts';
 import { adminRouter } from './admin/routes.ts';
 import { publicCors, requireHttps, securityHeaders } from './http/security.ts';
 import { declareRoute } from './auth/permissions.ts';
+import type { Metrics } from './observability/metrics.ts';
 import { auditLogFields, type AuditService } from './audit/service.ts';
 import { auditEventRouter } from './audit/routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function buildApp(services: AppServices, opts: { audit?: AuditService } = {}): Express {
+export function buildApp(services: AppServices, opts: { audit?: AuditService; metrics?: Metrics } = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // FHIR version ETags only; Express's body hashes would clash with them
@@ -61,6 +62,12 @@ export function buildApp(services: AppServices, opts: { audit?: AuditService } =
   app.use(securityHeaders(services.config.production));
   app.use(publicCors);
 
+  if (opts.metrics) {
+    app.use(opts.metrics.middleware());
+    // "public" in the route table, but the handler admits only the METRICS_TOKEN bearer (or loopback without one)
+    declareRoute({ method: 'GET', path: '/metrics', action: 'metrics', policy: 'public' });
+    app.get('/metrics', opts.metrics.handler(services.config.metricsToken));
+  }
   declareRoute({ method: 'GET', path: '/healthz', action: 'health', policy: 'public' });
   declareRoute({ method: 'GET', path: '/readyz', action: 'health', policy: 'public' });
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });

@@ -21,6 +21,7 @@ import { createRateLimiters } from './http/rate-limit.ts';
 import { AuditService } from './audit/service.ts';
 import { knownSearchParam } from './audit/known-params.ts';
 import { createJobRunner, type JobRunner } from './jobs/index.ts';
+import { Metrics } from './observability/metrics.ts';
 
 export interface RunningServer {
   url: string;
@@ -60,7 +61,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
     knownParam: knownSearchParam(services.search),
   });
   if (audit.enabled) services.db.addBeforeCommit(audit.beforeCommit);
-  const app = buildApp(services, { audit });
+  const metrics = new Metrics(services.db.pool);
+  metrics.gauge('plannet_audit_buffer_depth', 'Audit rows buffered in memory, not yet written', () => audit.backlog);
+  const app = buildApp(services, { audit, metrics });
   const server = config.tls
     ? https.createServer({ cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2', keepAliveTimeout: 65_000 }, app)
     : http.createServer({ keepAliveTimeout: 65_000 }, app);

@@ -40,6 +40,8 @@ export interface Config {
   /** production: plaintext (non-HTTPS) requests are refused; HSTS is sent. */
   production: boolean;
   tls?: { certFile: string; keyFile: string };
+  /** Bearer token that /metrics requires; unset → /metrics answers loopback callers only. */
+  metricsToken?: string;
   /** The durable job runner (pg-boss; docs/adr/0007-jobs.md). */
   jobs: JobsConfig;
   /** Bulk $export and $bulk-publish. */
@@ -107,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.TRUST_PROXY || undefined,
     production: env.NODE_ENV === 'production',
     tls: tlsConfig(env),
+    metricsToken: env.METRICS_TOKEN || undefined,
     jobs: {
       workers: bool('JOB_WORKERS', env.JOB_WORKERS, true),
       heartbeatSeconds: int('JOB_HEARTBEAT_SECONDS', env.JOB_HEARTBEAT_SECONDS, 15, 10),
