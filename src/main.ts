@@ -5,6 +5,7 @@
  *   node src/main.ts [--role api|all|worker|migrate]
  *   (all: API and job workers; api: API only; worker: job workers only, no HTTP — `npm run worker`)
  */
+import http from 'node:http';
 import { loadConfig } from './config/config.ts';
 import { createLogger } from './observability/logger.ts';
 import { buildServices, startServer } from './server.ts';
@@ -76,13 +77,15 @@ async function runWorker(config: ReturnType<typeof loadConfig>, logger: ReturnTy
   config.jobs.workers = true;
   const built = await buildServices(config, logger);
   await built.jobs.start({ workers: true });
-  process.stdout.write(`\nPlan-Net job worker running (pid ${process.pid})\n`);
+  const health = process.env.HEALTH_PORT ? await serveWorkerHealth(built.services.db, config.host, Number(process.env.HEALTH_PORT)) : undefined;
+  process.stdout.write(`\nPlan-Net job worker running (pid ${process.pid})${health ? `; health on ${config.host}:${process.env.HEALTH_PORT}` : ''}\n`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'worker shutting down');
     try {
+      health?.close();
       await built.jobs.stop();
       await built.services.rateLimiters.close();
       await built.database.shutdown();
@@ -93,6 +96,24 @@ async function runWorker(config: ReturnType<typeof loadConfig>, logger: ReturnTy
   process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * A worker has no API; with HEALTH_PORT set it answers /healthz (process up) and /readyz (database reachable) so an
+ * orchestrator can probe it.
+ */
+async function serveWorkerHealth(db: { query(sql: string): Promise<unknown> }, host: string, port: number): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.url === '/healthz') { res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}'); return; }
+    if (req.url === '/readyz') {
+      db.query('SELECT 1').then(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'),
+        () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"database unreachable"}'));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
+  return server;
 }
 
 main().catch((err: unknown) => {

@@ -93,3 +93,26 @@ test('the probes the manifests use answer on a running service', async () => {
     for (const p of ['/healthz', '/readyz']) assert.equal((await fetch(`${srv.url}${p}`)).status, 200, p);
   } finally { await srv.close(); }
 });
+
+test('a worker (no API) answers its probes on HEALTH_PORT', async () => {
+  const { spawn } = await import('node:child_process');
+  const { freePort } = await import('../../src/storage/embedded.ts');
+  const { testDatabaseUrl } = await import('../helpers/server.ts');
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'src', 'main.ts'), '--role', 'worker'], {
+    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), HEALTH_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: path.join((await import('node:os')).tmpdir(), `worker-probe-${port}`) },
+    stdio: 'ignore',
+  });
+  try {
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      try { up = (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200; } catch { await new Promise((r) => setTimeout(r, 200)); }
+    }
+    assert.ok(up, 'worker /healthz answers');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/t/x/fhir/metadata`)).status, 404, 'no API on a worker');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+});
