@@ -82,10 +82,9 @@ describe('token parameters', () => {
     assert.deepEqual(await ids(`PractitionerRole?specialty=${encodeURIComponent('http://other|207RC0000X')}`), []);
     assert.deepEqual(await ids(`PractitionerRole?specialty=${encodeURIComponent('|207RC0000X')}`), [], 'the coding has a system');
     assert.deepEqual(await ids(`PractitionerRole?specialty=${encodeURIComponent(`${NUCC}|`)}`), ALL_ROLES);
-    assert.deepEqual(await ids('Location?status=active'), (await ids('Location')));
-    assert.deepEqual(await ids(`Location?status=${encodeURIComponent('|active')}`), (await ids('Location')), 'a code has no system');
+    assert.deepEqual(await ids('Endpoint?connection-type=rest-non-fhir'), ['AcmeOfCTPortalEndpoint'], 'a Coding');
+    assert.deepEqual(await ids(`Endpoint?connection-type=${encodeURIComponent('|rest-non-fhir')}`), [], 'the Coding has a system');
     assert.deepEqual(await ids('Organization?type=ntwk'), ['AcmeofCTPremNet', 'AcmeofCTStdNet']);
-    assert.deepEqual(await ids('Practitioner?active=false'), []);
   });
   test(':not includes resources without the value', async () => {
     assert.deepEqual(await ids('PractitionerRole?specialty:not=207R00000X'), ['CounselorRole1']);

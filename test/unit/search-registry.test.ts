@@ -80,8 +80,11 @@ test('tokens: CodeableConcept codings, their text for :text, booleans and codes'
   const rows = rowsOf(example('PractitionerRole-HansSoloRole1'));
   assert.ok(has(rows, 'token', 'specialty', 'http://nucc.org/provider-taxonomy', '207R00000X'));
   assert.ok(has(rows, 'string', 'specialty:text', 'internal medicine physician', 'Internal Medicine Physician'));
-  assert.ok(has(rows, 'token', 'active', 'null', 'true'));
-  assert.ok(has(rowsOf(example('Location-HospLoc1')), 'token', 'status', 'null', 'active'));
+  const sp = (code: string, base: string, expression: string): SearchParameter => ({ resourceType: 'SearchParameter', url: `http://example.org/sp/${code}`, status: 'active', name: code, description: code, code, base: [base as 'Location'], type: 'token', expression });
+  const r = new SearchParamRegistry([...readSearchParameterFiles(), sp('active', 'Practitioner', 'Practitioner.active'), sp('status', 'Location', 'Location.status')]);
+  const tokens = (res: { resourceType: string }) => { const x = extractRows(r, [{ rid: 1, resource: res }]).token; return x.code.map((c, i) => `${x.system[i]}|${c}`); };
+  assert.ok(tokens(example('Practitioner-HansSolo')).includes('null|true'));
+  assert.ok(tokens(example('Location-HospLoc1')).includes('null|active'));
 });
 
 test('identifiers: system|value, and type|value for :of-type', () => {

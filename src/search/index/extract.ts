@@ -8,10 +8,11 @@
  */
 import type { SearchParam, SearchParamRegistry } from '../registry/registry.ts';
 import { dateValueRange, normalizeString, parseReference, periodRange } from './normalize.ts';
+import type { Node } from '../registry/nodes.ts';
 
 export class IndexRows {
   token = { pid: [] as number[], rid: [] as number[], system: [] as (string | null)[], code: [] as string[] };
-  string = { pid: [] as number[], rid: [] as number[], norm: [] as string[], exact: [] as string[] };
+  string = { pid: [] as number[], rid: [] as number[], norm: [] as string[], exact: [] as string[], trgm: [] as boolean[] };
   reference = { pid: [] as number[], rid: [] as number[], type: [] as string[], id: [] as string[], url: [] as (string | null)[] };
   date = { pid: [] as number[], rid: [] as number[], lo: [] as string[], hi: [] as string[] };
   uri = { pid: [] as number[], rid: [] as number[], uri: [] as string[] };
@@ -34,11 +35,12 @@ export class IndexRows {
     this.token.pid.push(pid); this.token.rid.push(rid); this.token.system.push(sys); this.token.code.push(code);
   }
 
-  addString(pid: number, rid: number, value: string | null | undefined): void {
+  /** `trgm`: also in the trigram index (parameters that declare :contains). */
+  addString(pid: number, rid: number, value: string | null | undefined, trgm = false): void {
     if (typeof value !== 'string') return;
     const norm = normalizeString(value);
     if (norm === '' || !this.#fresh(`s${pid}|${value}`)) return;
-    this.string.pid.push(pid); this.string.rid.push(rid); this.string.norm.push(norm); this.string.exact.push(value);
+    this.string.pid.push(pid); this.string.rid.push(rid); this.string.norm.push(norm); this.string.exact.push(value); this.string.trgm.push(trgm);
   }
 
   addReference(pid: number, rid: number, ref: string | undefined): void {
@@ -70,65 +72,19 @@ export class IndexRows {
   }
 }
 
-const PRIMITIVES = new Set(['boolean', 'integer', 'string', 'decimal', 'uri', 'url', 'canonical', 'base64Binary', 'instant', 'date',
-  'dateTime', 'time', 'code', 'oid', 'id', 'markdown', 'unsignedInt', 'positiveInt', 'uuid', 'integer64']);
-
-interface Node { data: unknown; type: string }
-
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = <T = unknown>(v: unknown): T[] => (Array.isArray(v) ? v as T[] : v === undefined || v === null ? [] : [v as T]);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined);
-
-/** Guesses a complex type from its shape, for nodes the model could not type (e.g. inside extensions). */
-function shapeType(d: Obj): string {
-  if ('coding' in d || ('text' in d && Object.keys(d).length === 1)) return 'CodeableConcept';
-  if ('reference' in d || ('identifier' in d && 'type' in d && !('system' in d))) return 'Reference';
-  if ('start' in d || 'end' in d) return 'Period';
-  if ('latitude' in d || 'longitude' in d) return 'Position';
-  if ('family' in d || 'given' in d) return 'HumanName';
-  if ('city' in d || 'line' in d || 'postalCode' in d || 'state' in d || 'country' in d) return 'Address';
-  if ('code' in d && ('system' in d || 'display' in d)) return 'Coding';
-  if ('value' in d && 'system' in d && typeof d.system === 'string' && /^(phone|fax|email|pager|url|sms|other)$/.test(d.system)) return 'ContactPoint';
-  if ('value' in d) return 'Identifier';
-  return 'Element';
-}
-
-/** The FHIR value a fhirpath result node stands for, with its data type; Extensions are unwrapped to their value[x]. */
-function toNode(raw: unknown): Node | undefined {
-  let data: unknown;
-  let type: string | undefined;
-  if (isObj(raw) && 'parentResNode' in raw && 'data' in raw) {
-    // a fhirpath ResourceNode: the raw JSON plus the type the R4 model gives it
-    data = raw.data;
-    type = (raw.fhirNodeDataType as string | null) ?? undefined;
-  } else if (isObj(raw) && Object.getPrototypeOf(raw) !== Object.prototype) {
-    // a computed fhirpath value (FP_DateTime, FP_Quantity, ...): its string form
-    return { data: String(raw), type: 'string' };
-  } else data = raw;
-  if (data === null || data === undefined) return undefined;
-  if (type?.startsWith('System.')) type = type === 'System.Boolean' ? 'boolean' : 'string';
-  if (isObj(data) && (type === 'Extension' || (typeof data.url === 'string' && Object.keys(data).some((k) => k.startsWith('value'))))) {
-    const key = Object.keys(data).find((k) => k.startsWith('value') && k.length > 5);
-    if (!key) return undefined;
-    const suffix = key.slice(5);
-    const lower = suffix[0].toLowerCase() + suffix.slice(1);
-    return { data: data[key], type: PRIMITIVES.has(lower) ? lower : suffix };
-  }
-  if (!type || type === 'BackboneElement' || type === 'Element') type = isObj(data) ? shapeType(data) : typeof data === 'boolean' ? 'boolean' : 'string';
-  return { data, type };
-}
 
 function codeableText(cc: Obj): string[] {
   return [str(cc.text), ...arr<Obj>(cc.coding).map((c) => str(c?.display))].filter((s): s is string => !!s);
 }
 
 export function extractParam(p: SearchParam, rid: number, resource: unknown, rows: IndexRows): void {
-  let nodes: unknown[];
+  let nodes: Node[];
   try { nodes = p.evaluate(resource); } catch { return; }
-  for (const raw of nodes) {
-    const n = toNode(raw);
-    if (!n) continue;
+  for (const n of nodes) {
     const d = n.data;
     switch (p.storage) {
       case 'token': {
@@ -160,13 +116,14 @@ export function extractParam(p: SearchParam, rid: number, resource: unknown, row
         break;
       }
       case 'string': {
-        if (!isObj(d)) { rows.addString(p.pid, rid, str(d)); break; }
+        const tg = p.trigram;
+        if (!isObj(d)) { rows.addString(p.pid, rid, str(d), tg); break; }
         if (n.type === 'HumanName') {
-          for (const v of [d.text, d.family, ...arr(d.given), ...arr(d.prefix), ...arr(d.suffix)]) rows.addString(p.pid, rid, str(v));
+          for (const v of [d.text, d.family, ...arr(d.given), ...arr(d.prefix), ...arr(d.suffix)]) rows.addString(p.pid, rid, str(v), tg);
         } else if (n.type === 'Address') {
-          for (const v of [d.text, ...arr(d.line), d.city, d.district, d.state, d.postalCode, d.country]) rows.addString(p.pid, rid, str(v));
+          for (const v of [d.text, ...arr(d.line), d.city, d.district, d.state, d.postalCode, d.country]) rows.addString(p.pid, rid, str(v), tg);
         } else if (n.type === 'CodeableConcept') {
-          for (const t of codeableText(d)) rows.addString(p.pid, rid, t);
+          for (const t of codeableText(d)) rows.addString(p.pid, rid, t, tg);
         }
         break;
       }

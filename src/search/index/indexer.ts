@@ -19,8 +19,8 @@ export function insertStatement(tenant: string, rows: IndexRows, written: { rid:
   const { token, string, reference, date, uri, geo } = rows;
   if (token.pid.length) parts.push(`INSERT INTO search_token (tenant_id, pid, rid, system, code)
     SELECT $1, * FROM unnest(${p(token.pid)}::int[], ${p(token.rid)}::bigint[], ${p(token.system)}::text[], ${p(token.code)}::text[])`);
-  if (string.pid.length) parts.push(`INSERT INTO search_string (tenant_id, pid, rid, norm, exact)
-    SELECT $1, * FROM unnest(${p(string.pid)}::int[], ${p(string.rid)}::bigint[], ${p(string.norm)}::text[], ${p(string.exact)}::text[])`);
+  if (string.pid.length) parts.push(`INSERT INTO search_string (tenant_id, pid, rid, norm, exact, trgm)
+    SELECT $1, * FROM unnest(${p(string.pid)}::int[], ${p(string.rid)}::bigint[], ${p(string.norm)}::text[], ${p(string.exact)}::text[], ${p(string.trgm)}::bool[])`);
   // local references resolve to the target's rid when the target exists (the batch's own resources already do)
   if (reference.pid.length) parts.push(`INSERT INTO search_reference (tenant_id, pid, rid, target_type, target_id, url, target_rid)
     SELECT $1, x.pid, x.rid, x.t, x.i, x.u, r.rid

@@ -15,6 +15,8 @@ import r4model from 'fhirpath/fhir-context/r4';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { PROJECT_ROOT } from '../../config/config.ts';
 import { PLAN_NET_TYPES } from '../../validation/validator.ts';
+import { compileFastPath } from './fast-path.ts';
+import { fromFhirpath, type Node } from './nodes.ts';
 
 export type ParamType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'special' | 'number' | 'quantity' | 'composite';
 /** Where a parameter's values live: an index table, or a column of `resources`. */
@@ -41,8 +43,10 @@ export interface SearchParam {
   /** Chainable parameter codes the definition declares (reference parameters). */
   chains: string[];
   comparators: string[];
-  /** Evaluates the expression on a resource; returns fhirpath ResourceNodes. */
-  evaluate(resource: unknown): unknown[];
+  /** String values go into the trigram index (the definition declares :contains); others answer :contains by scan. */
+  trigram: boolean;
+  /** Evaluates the expression on a resource: its values with their FHIR types. */
+  evaluate(resource: unknown): Node[];
 }
 
 const MODIFIERS: Record<Storage, string[]> = {
@@ -98,7 +102,7 @@ export class SearchParamRegistry {
 
   constructor(definitions: SearchParameter[] = readSearchParameterFiles(), types: readonly string[] = PLAN_NET_TYPES, preferred: Set<string> = capabilityCanonicals()) {
     this.types = types;
-    const compiled = new Map<string, (r: unknown) => unknown[]>();
+    const compiled = new Map<string, (r: unknown) => Node[]>();
     for (const type of types) {
       const byCode = new Map<string, { sp: SearchParameter; storage: Storage }>();
       for (const sp of definitions) {
@@ -113,11 +117,14 @@ export class SearchParamRegistry {
       for (const [code, { sp, storage }] of byCode) {
         const expression = sp.expression;
         const key = `${type}|${sp.type}|${expression ?? code}`;
-        let evaluate = compiled.get(expression ?? '');
+        let evaluate = compiled.get(key);
         if (!evaluate && expression) {
-          const fn = fhirpath.compile(expression, r4model as never, { resolveInternalTypes: false });
-          evaluate = (r: unknown) => fn(r as never) as unknown[];
-          compiled.set(expression, evaluate);
+          evaluate = compileFastPath(expression, type);
+          if (!evaluate) {
+            const fn = fhirpath.compile(expression, r4model as never, { resolveInternalTypes: false });
+            evaluate = (r: unknown) => (fn(r as never) as unknown[]).map(fromFhirpath).filter((n): n is Node => n !== undefined);
+          }
+          compiled.set(key, evaluate);
         }
         params.set(code, {
           code, resourceType: type, type: sp.type as ParamType, storage, url: sp.url!, description: sp.description, expression,
@@ -126,6 +133,7 @@ export class SearchParamRegistry {
           modifiers: storage === 'token' && !isIdentifierParam(sp) ? MODIFIERS.token.filter((m) => m !== 'of-type') : MODIFIERS[storage],
           chains: [...(sp.chain ?? [])],
           comparators: sp.type === 'date' ? DATE_COMPARATORS : [],
+          trigram: storage === 'string' && (sp.modifier ?? []).includes('contains'),
           evaluate: evaluate ?? (() => []),
         });
       }

@@ -61,15 +61,26 @@ function prefixCond(col: string, norms: string[], b: Binder): string {
   return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
 }
 
-function refCond(a: string, m: { values: RefValue[]; types: string[] }, b: Binder): string {
-  const parts = m.values.map((v) => {
+/**
+ * Reference values. A local reference is found through the target's rid (resolved now from `resources`, whether the
+ * target is live or deleted) on the target index; references stored before their target existed, and references to
+ * other servers (kept with an empty target_type), are found by id or url among the unresolved rows.
+ */
+function refSet(p: SearchParam, m: { values: RefValue[]; types: string[] }, b: Binder): string {
+  const local = m.values.filter((v) => v.url === undefined && (!v.type || m.types.includes(v.type)));
+  const targets = local.map((v) => (v.type ? `(t.resource_type = ${b.add(v.type)} AND t.id = ${b.add(v.id)})` : `(t.resource_type = ANY(${b.add(m.types)}::text[]) AND t.id = ${b.add(v.id)})`));
+  const parts: string[] = [];
+  if (targets.length) {
+    parts.push(setIndex(b, 'search_reference', p.pid, (a) => `${a}.target_rid IN (SELECT t.rid FROM resources t WHERE t.tenant_id = $1 AND ${or(targets)})`));
+  }
+  const unresolved = m.values.map((v) => {
     // references elsewhere are stored with an empty target_type (see index/extract.ts)
-    if (v.url !== undefined) return `(${a}.target_id = ${b.add(parseReference(v.url)?.id ?? '')} AND ${a}.target_type = '' AND ${a}.url = ${b.add(v.url)})`;
-    if (v.type && !m.types.includes(v.type)) return 'false';
-    const type = v.type ? `${a}.target_type = ${b.add(v.type)}` : `${a}.target_type = ANY(${b.add(m.types)}::text[])`;
-    return `(${a}.target_id = ${b.add(v.id)} AND ${type})`;
-  });
-  return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
+    if (v.url !== undefined) return (a: string) => `(${a}.target_id = ${b.add(parseReference(v.url!)?.id ?? '')} AND ${a}.target_type = '' AND ${a}.url = ${b.add(v.url)})`;
+    if (v.type && !m.types.includes(v.type)) return undefined;
+    return (a: string) => `(${a}.target_id = ${b.add(v.id)} AND ${v.type ? `${a}.target_type = ${b.add(v.type)}` : `${a}.target_type = ANY(${b.add(m.types)}::text[])`})`;
+  }).filter((f): f is (a: string) => string => f !== undefined);
+  if (unresolved.length) parts.push(setIndex(b, 'search_reference', p.pid, (a) => `${a}.target_rid IS NULL AND ${or(unresolved.map((f) => f(a)))}`));
+  return parts.length ? parts.join(' UNION ALL ') : 'SELECT NULL::bigint AS rid WHERE false';
 }
 
 /** All prefixes of a URI at path boundaries (for `:above`). */
@@ -96,14 +107,14 @@ function paramSet(p: SearchParam, m: Match, b: Binder): string | undefined {
       return setIndex(b, 'search_token', p.ofTypePid, (a) => tokenCond(a, m.values, b));
     case 'string':
       if (m.mode === 'contains') {
-        return m.values.map((v) => { const f = b.alias('f'); return `SELECT ${f} AS rid FROM search_string_contains(${b.add(p.pid)}, ${b.add(`%${escapeLike(normalizeString(v))}%`)}) ${f}`; }).join(' UNION ALL ');
+        return m.values.map((v) => { const f = b.alias('f'); return `SELECT ${f} AS rid FROM search_string_contains(${b.add(p.pid)}, ${b.add(`%${escapeLike(normalizeString(v))}%`)}, ${b.add(p.trigram)}::boolean) ${f}`; }).join(' UNION ALL ');
       }
       if (m.mode === 'exact') {
         return setIndex(b, 'search_string', p.pid, (a) => or(m.values.map((v) => `(${a}.norm = ${b.add(normalizeString(v))} AND ${a}.exact = ${b.add(v)})`)));
       }
       return setIndex(b, 'search_string', p.pid, (a) => prefixCond(`${a}.norm`, m.values.map(normalizeString), b));
     case 'reference':
-      return setIndex(b, 'search_reference', p.pid, (a) => refCond(a, m, b));
+      return refSet(p, m, b);
     case 'date':
       return setIndex(b, 'search_date', p.pid, (a) => or(m.values.map((v) => dateCondition(`${a}.lo`, `${a}.hi`, v.prefix, v.range, (x) => `${b.add(x)}::timestamptz`))));
     case 'uri':

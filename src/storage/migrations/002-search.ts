@@ -29,17 +29,19 @@ export async function up(knex: Knex, app: string): Promise<void> {
     CREATE INDEX search_token_value ON search_token (tenant_id, pid, code, rid) INCLUDE (system);
     CREATE INDEX search_token_rid ON search_token (tenant_id, rid, pid);
 
-    -- strings: norm = lower case, accents removed (prefix search), exact = as written (:exact)
+    -- strings: norm = lower case, accents removed (prefix search), exact = as written (:exact); trgm marks values of
+    -- parameters that declare :contains, the only ones in the (costly to maintain) trigram index
     CREATE TABLE search_string (
       tenant_id text NOT NULL,
       pid       integer NOT NULL,
       rid       bigint NOT NULL,
       norm      text COLLATE "C" NOT NULL,
-      exact     text NOT NULL
+      exact     text NOT NULL,
+      trgm      boolean NOT NULL
     );
     CREATE INDEX search_string_value ON search_string (tenant_id, pid, norm, rid);
     CREATE INDEX search_string_rid ON search_string (tenant_id, rid, pid);
-    CREATE INDEX search_string_trgm ON search_string USING gin (tenant_id, pid, norm gin_trgm_ops);
+    CREATE INDEX search_string_trgm ON search_string USING gin (tenant_id, pid, norm gin_trgm_ops) WHERE trgm;
 
     -- references: local ones as (target_type, target_id) with url NULL, resolved to the target's rid when it exists
     -- (rids are stable: updates and deletions keep the resources row), so chains, _has and includes join index to
@@ -53,11 +55,12 @@ export async function up(knex: Knex, app: string): Promise<void> {
       url         text,
       target_rid  bigint
     );
-    CREATE INDEX search_reference_value ON search_reference (tenant_id, pid, target_id, target_type, rid);
+    -- a search by id resolves the id to a rid first and walks this index (one range, in rid order)
     CREATE INDEX search_reference_target ON search_reference (tenant_id, pid, target_rid, rid);
     CREATE INDEX search_reference_rid ON search_reference (tenant_id, rid, pid) INCLUDE (target_rid, target_type);
-    -- references written before their target: resolved when the target is created
-    CREATE INDEX search_reference_unresolved ON search_reference (tenant_id, target_id, target_type) WHERE target_rid IS NULL AND url IS NULL;
+    -- references to resources not (yet) stored, and to other servers: searched by id or url, resolved when the
+    -- target is created
+    CREATE INDEX search_reference_unresolved ON search_reference (tenant_id, pid, target_id, target_type, rid) WHERE target_rid IS NULL;
 
     -- dates and periods as [lo, hi) ranges (open ends are ±infinity)
     CREATE TABLE search_date (
@@ -104,11 +107,19 @@ export async function up(knex: Knex, app: string): Promise<void> {
     ${TABLES.map(tenantPolicySql).join('\n')}
     GRANT SELECT, INSERT, UPDATE, DELETE ON ${TABLES.join(', ')} TO ${app};
 
-    -- :contains through the trigram index, for the current tenant only
-    CREATE FUNCTION search_string_contains(p_pid integer, p_pattern text) RETURNS SETOF bigint
-      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 1000
-      AS $$ SELECT rid FROM search_string
-             WHERE tenant_id = current_setting('app.tenant_id', true) AND pid = p_pid AND norm LIKE p_pattern $$;
+    -- :contains, for the current tenant only: through the trigram index for parameters that declare it, else by
+    -- scanning the parameter's values
+    CREATE FUNCTION search_string_contains(p_pid integer, p_pattern text, p_indexed boolean) RETURNS SETOF bigint
+      LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 1000
+      AS $$ BEGIN
+        IF p_indexed THEN
+          RETURN QUERY SELECT s.rid FROM search_string s
+            WHERE s.tenant_id = current_setting('app.tenant_id', true) AND s.pid = p_pid AND s.trgm AND s.norm LIKE p_pattern;
+        ELSE
+          RETURN QUERY SELECT s.rid FROM search_string s
+            WHERE s.tenant_id = current_setting('app.tenant_id', true) AND s.pid = p_pid AND s.norm LIKE p_pattern;
+        END IF;
+      END $$;
     -- near: positions within p_meters of (p_lat, p_lon), with their distance, for the current tenant only
     CREATE FUNCTION search_geo_near(p_pid integer, p_lat double precision, p_lon double precision, p_meters double precision)
       RETURNS TABLE (rid bigint, distance double precision)
@@ -117,16 +128,16 @@ export async function up(knex: Knex, app: string): Promise<void> {
              WHERE g.tenant_id = current_setting('app.tenant_id', true) AND g.pid = p_pid
                AND earth_box(ll_to_earth(p_lat, p_lon), p_meters) @> g.pt
                AND earth_distance(ll_to_earth(p_lat, p_lon), g.pt) <= p_meters $$;
-    REVOKE ALL ON FUNCTION search_string_contains(integer, text) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION search_string_contains(integer, text, boolean) FROM PUBLIC;
     REVOKE ALL ON FUNCTION search_geo_near(integer, double precision, double precision, double precision) FROM PUBLIC;
-    GRANT EXECUTE ON FUNCTION search_string_contains(integer, text) TO ${app};
+    GRANT EXECUTE ON FUNCTION search_string_contains(integer, text, boolean) TO ${app};
     GRANT EXECUTE ON FUNCTION search_geo_near(integer, double precision, double precision, double precision) TO ${app};
   `);
 }
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
-    DROP FUNCTION IF EXISTS search_string_contains(integer, text);
+    DROP FUNCTION IF EXISTS search_string_contains(integer, text, boolean);
     DROP FUNCTION IF EXISTS search_geo_near(integer, double precision, double precision, double precision);
     DROP INDEX IF EXISTS resources_type_rid;
     DROP TABLE IF EXISTS ${TABLES.join(', ')} CASCADE;
