@@ -27,7 +27,7 @@ test('fast path = fhirpath for every registered definition', () => {
       if (!(sp.base as string[]).some((b) => b === type || b === 'Resource')) continue;
       const fast = compileFastPath(sp.expression, type);
       assert.ok(fast, `${type}: ${sp.expression} should be in the fast subset`);
-      const slow = fhirpath.compile(sp.expression, r4 as never, { resolveInternalTypes: false });
+      const slow: (r: unknown) => unknown = fhirpath.compile(sp.expression, r4 as never, { resolveInternalTypes: false });
       for (const r of resources.filter((x) => x.resourceType === type)) {
         assert.deepEqual(fast(r), (slow(r) as unknown[]).map(fromFhirpath).filter(Boolean), `${type}/${r.id}: ${sp.expression}`);
         compared++;
