@@ -4,7 +4,7 @@
  * with each other (abuse handling) but never reversed or linked to another day once the key is gone — not even by
  * someone holding the database and the configuration. (Several instances each have their own key; see ADR 0004.)
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import net from 'node:net';
 
 /** The network prefix of an address: a.b.c.0/24 or the first three groups of an IPv6 address /48. */
@@ -38,16 +38,30 @@ function expandIPv6(a: string): string[] {
 
 export class NetworkHasher {
   #day = '';
-  #key: Buffer = Buffer.alloc(0);
+  #key: KeyObject | undefined;
+  /** Today's hashes by prefix (a busy service sees few prefixes; bounded, and dropped with the key at midnight). */
+  #cache = new Map<string, string>();
   readonly #now: () => Date;
   constructor(now: () => Date = () => new Date()) { this.#now = now; }
 
   /** `v4:`/`v6:` and 16 hex digits of HMAC-SHA256(today's key, prefix); undefined if the address is not an IP. */
   hash(address: string | undefined): string | undefined {
+    const day = this.#now().toISOString().slice(0, 10);
+    if (day !== this.#day || !this.#key) {
+      const raw = randomBytes(32);
+      this.#key = createSecretKey(raw);
+      raw.fill(0);
+      this.#day = day;
+      this.#cache.clear();
+    }
+    if (!address) return undefined;
+    const hit = this.#cache.get(address);
+    if (hit !== undefined) return hit;
     const prefix = networkPrefix(address);
     if (!prefix) return undefined;
-    const day = this.#now().toISOString().slice(0, 10);
-    if (day !== this.#day) { this.#key.fill(0); this.#key = randomBytes(32); this.#day = day; }
-    return `${prefix.includes(':') ? 'v6' : 'v4'}:${createHmac('sha256', this.#key).update(prefix).digest('hex').slice(0, 16)}`;
+    const h = `${prefix.includes(':') ? 'v6' : 'v4'}:${createHmac('sha256', this.#key).update(prefix).digest('hex').slice(0, 16)}`;
+    if (this.#cache.size >= 10_000) this.#cache.clear();
+    this.#cache.set(address, h);
+    return h;
   }
 }

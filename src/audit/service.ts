@@ -27,7 +27,7 @@ import { currentContext, runWithContext, type RequestContext } from '../http/req
 import { FhirError } from '../fhir/outcome/errors.ts';
 import { clean, cleanList, outcomeOf, toAppendRow, type AuditRecord } from './record.ts';
 import { NetworkHasher } from './network.ts';
-import { describePath } from './paths.ts';
+import { describePath, type PathInfo } from './paths.ts';
 
 export interface AuditOptions {
   db: Db;
@@ -47,7 +47,8 @@ interface RequestAudit {
   startedAt: number;
   hr: bigint;
   method: string;
-  path: string;
+  /** What the URL is by its shape (route, and the action and resource for requests refused before a handler ran). */
+  info: PathInfo;
   query: string;
   ip: string | undefined;
   userAgent: string | undefined;
@@ -142,14 +143,15 @@ export class AuditService {
       // Requests outside a tenant (health checks) need no row; an id that is not a valid tenant id cannot key one.
       if (!m || !TENANT_ID_PATTERN.test(m[1])) return next();
       const tenant = m[1];
-      res.locals.auditRoute = describePath(req.method, path).route;
+      const info = describePath(req.method, path);
+      res.locals.auditRoute = info.route;
       if (this.#buffer.length + this.#inFlight + this.#admitted >= this.#max || this.#closed) {
         this.#refused.set(tenant, (this.#refused.get(tenant) ?? 0) + 1);
         this.#logger.error({ tenant, backlog: this.backlog }, 'audit buffer full: request refused');
         return next(new FhirError('unavailable', 'The audit trail cannot be written at the moment, so the request was not served; retry shortly.', { headers: { 'Retry-After': '5' } }));
       }
       const state: RequestAudit = {
-        tenant, startedAt: Date.now(), hr: process.hrtime.bigint(), method: req.method, path, query: q < 0 ? '' : url.slice(q + 1),
+        tenant, startedAt: Date.now(), hr: process.hrtime.bigint(), method: req.method, info, query: q < 0 ? '' : url.slice(q + 1),
         ip: req.ip ?? req.socket.remoteAddress, userAgent: req.headers['user-agent'],
         credentialsPresented: req.headers.authorization !== undefined,
         txStatuses: [], done: false,
@@ -183,7 +185,7 @@ export class AuditService {
     } catch (err) {
       throw this.#unavailable(err);
     }
-    const action = rc?.audit.action ?? (state ? describePath(state.method, state.path).action : 'write');
+    const action = rc?.audit.action ?? state?.info.action ?? 'write';
     const status = committedStatus(action, changes);
     let resourceType = rc?.audit.resourceType ?? null;
     let resourceIds = rc?.audit.resourceIds ?? null;
@@ -224,7 +226,7 @@ export class AuditService {
     const status = res.headersSent ? res.statusCode : 499; // 499: the client went away before an answer was sent
     // A committed in-transaction row already records this request if the response ended the way that row says.
     if (state.txStatuses.length > 0 && state.txStatuses[state.txStatuses.length - 1] === status) return;
-    const d = describePath(state.method, state.path);
+    const d = state.info;
     const action = rc.audit.action ?? d.action;
     const resultCount = rc.audit.resultCount ?? ((action === 'read' || action === 'vread') && status === 200 ? 1 : null);
     const record = this.#build(rc, state, state.tenant, {

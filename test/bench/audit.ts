@@ -1,0 +1,115 @@
+/**
+ * npm run bench:audit [-- --seconds S --connections C --practitioners N --rounds R]
+ * The cost of auditing: read-by-id and a search against the real service (child processes, embedded PostgreSQL, the
+ * demo tenant's synthetic directory), with auditing on (the production default) and off (AUDIT_ENABLED=false), in the
+ * same run. Both services run side by side on the same database (the second reuses the first's embedded PostgreSQL),
+ * and short runs alternate between them (on/off, then off/on, …) so that load from anything else on the machine hits
+ * both alike; each figure is the median over the rounds. Prints both, the ratio, and the service's CPU time per
+ * request in each mode. Target: auditing costs ≤ 10% of throughput.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { startService, machine, flag, type BenchService } from './harness.ts';
+
+const seconds = flag('seconds', 5);
+const connections = flag('connections', 10);
+const practitioners = flag('practitioners', 2000);
+const rounds = flag('rounds', 6);
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plannet-bench-audit-'));
+fs.chmodSync(dataDir, 0o755);
+const start = (audit: boolean) => startService({ DATA_DIR: dataDir, SEED_DEMO: 'true', DEMO_PRACTITIONERS: String(practitioners), AUDIT_ENABLED: String(audit), LOG_LEVEL: 'warn' });
+
+type Mode = 'on' | 'off';
+interface Sample { rps: number; p50: number; p99: number; bad: number; cpuUsPerReq: number }
+const sent = new Map<BenchService, number>();
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+async function load(svc: BenchService, paths: string[], duration: number): Promise<Sample> {
+  let i = 0;
+  const cpu0 = cpuSeconds(svc.child.pid!);
+  const r = await autocannon({
+    url: svc.url, connections, duration,
+    requests: [{ method: 'GET', setupRequest: (req: any) => ({ ...req, path: paths[i++ % paths.length] }) }],
+  });
+  const cpu = cpuSeconds(svc.child.pid!) - cpu0;
+  sent.set(svc, (sent.get(svc) ?? 0) + r.requests.total);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, bad: r.errors + r.non2xx, cpuUsPerReq: (cpu * 1e6) / Math.max(1, r.requests.total) };
+}
+
+const services: Partial<Record<Mode, BenchService>> = {};
+try {
+  // "on" starts first: it seeds the demo tenant and owns the embedded PostgreSQL; "off" reuses that database
+  services.on = await start(true);
+  services.off = await start(false);
+  const base = `${services.on.url}/t/demo/fhir`;
+  const ids: string[] = [];
+  const families = new Set<string>();
+  for (let url: string | undefined = `${base}/Practitioner?_count=1000`; url && ids.length < 5000;) {
+    const page = await (await fetch(url)).json() as { entry?: { resource: { id: string; name?: { family?: string }[] } }[]; link: { relation: string; url: string }[] };
+    for (const e of page.entry ?? []) { ids.push(e.resource.id); const f = e.resource.name?.[0]?.family; if (f) families.add(f); }
+    url = page.link.find((l) => l.relation === 'next')?.url;
+  }
+  if (ids.length === 0) throw new Error('no practitioners to read');
+  // the search: by family name if this build's engine supports it (strict handling refuses unknown parameters), else by _id
+  const probe = await fetch(`${base}/Practitioner?family=${encodeURIComponent([...families][0] ?? 'x')}`, { headers: { prefer: 'handling=strict' } });
+  await probe.text();
+  const byFamily = probe.status === 200 && families.size > 0;
+  const workloads = {
+    read: { label: 'read-by-id (GET Practitioner/{id})', paths: ids.map((id) => `/t/demo/fhir/Practitioner/${id}`) },
+    search: byFamily
+      ? { label: 'search (GET Practitioner?family=…&_count=10)', paths: [...families].slice(0, 500).map((f) => `/t/demo/fhir/Practitioner?family=${encodeURIComponent(f)}&_count=10`) }
+      : { label: 'search (GET Practitioner?_id=a,b&_count=10)', paths: ids.slice(0, 500).map((id, k) => `/t/demo/fhir/Practitioner?_id=${id},${ids[(k + 7) % ids.length]}&_count=10`) },
+  };
+
+  const c = new pg.Client({ connectionString: (JSON.parse(fs.readFileSync(path.join(dataDir, 'connection.json'), 'utf8')) as { url: string }).url });
+  await c.connect();
+  const auditCount = async () => Number((await c.query(`SELECT count(*) AS n FROM audit_events WHERE tenant_id = 'demo'`)).rows[0].n);
+  const rowsBefore = await auditCount();
+
+  const results: Record<string, Record<Mode, Sample[]>> = {};
+  const sentBefore = sent.get(services.on) ?? 0;
+  for (const [name, w] of Object.entries(workloads)) {
+    results[name] = { on: [], off: [] };
+    for (const mode of ['on', 'off'] as const) await load(services[mode]!, w.paths, 3); // warm-up both
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of (round % 2 === 0 ? ['on', 'off'] : ['off', 'on']) as Mode[]) {
+        results[name][mode].push(await load(services[mode]!, w.paths, seconds));
+      }
+    }
+  }
+  await new Promise((r) => setTimeout(r, 1000)); // let the last buffered rows flush
+  const rowsWritten = (await auditCount()) - rowsBefore;
+  await c.end();
+
+  console.log(`bench:audit  machine: ${machine()}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`  settings: ${connections} connections, ${rounds} rounds × ${seconds} s per mode and workload, alternating on/off and off/on (medians), both services on one embedded PostgreSQL, ${ids.length} practitioners`);
+  for (const [name, w] of Object.entries(workloads)) {
+    const m = (mode: Mode) => {
+      const s = results[name][mode];
+      return { rps: median(s.map((x) => x.rps)), p50: median(s.map((x) => x.p50)), p99: median(s.map((x) => x.p99)), cpu: median(s.map((x) => x.cpuUsPerReq)), bad: s.reduce((a, x) => a + x.bad, 0), all: s.map((x) => Math.round(x.rps)) };
+    };
+    const on = m('on');
+    const off = m('off');
+    const line = (x: ReturnType<typeof m>) => `${Math.round(x.rps)} req/s, p50 ${x.p50} ms, p99 ${x.p99} ms, service CPU ${Math.round(x.cpu)} µs/request${x.bad ? `, ${x.bad} errors/non-2xx` : ''}  [runs: ${x.all.join(', ')}]`;
+    const ratio = on.rps / off.rps;
+    console.log(`  ${w.label}`);
+    console.log(`    audit on : ${line(on)}`);
+    console.log(`    audit off: ${line(off)}`);
+    console.log(`    ratio on/off ${ratio.toFixed(3)} → auditing costs ${((1 - ratio) * 100).toFixed(1)}% of throughput (target ≤ 10%); CPU per request +${(((on.cpu / off.cpu) - 1) * 100).toFixed(1)}%`);
+  }
+  console.log(`  audit rows written during the runs: ${rowsWritten} for ${(sent.get(services.on) ?? 0) - sentBefore} requests sent to the audited service`);
+} finally {
+  if (services.off) await services.off.stop();
+  if (services.on) await services.on.stop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
