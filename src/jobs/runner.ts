@@ -158,8 +158,9 @@ export class JobRunner {
    * queue (another worker retries them).
    */
   async stop(): Promise<void> {
-    const boss = this.#boss;
     if (this.#starting) await this.#starting.catch(() => {});
+    this.#starting = undefined;
+    const boss = this.#boss;
     if (!boss) return;
     this.#boss = undefined;
     const grace = this.services.config.jobs.shutdownGraceMs;
