@@ -1,7 +1,7 @@
 /**
  * Property-based search test (fast-check): random directories of Practitioners, PractitionerRoles and Locations,
  * random queries (every parameter type, modifiers, prefixes, OR/AND, chains, _has, :missing). The server's result set
- * must equal a brute-force oracle that evaluates the same SearchParameter expressions with fhirpath over every stored
+ * (and, sorted and paged two at a time, its order) must equal a brute-force oracle that evaluates the same SearchParameter expressions with fhirpath over every stored
  * resource and applies FHIR's matching rules in plain JavaScript.
  *
  * Resources are written through storage (writeBatch + the engine's indexer, the path every write takes) rather than
@@ -229,16 +229,25 @@ const query = fc.oneof(
   fc.tuple(fc.constant('Practitioner'), fc.constant('_has:PractitionerRole:practitioner:period'), fc.constantFrom('ge2021', 'eb2020', '2020')),
 );
 
-async function serverIds(tenant: string, type: string, pairs: [string, string][]): Promise<string[]> {
+async function serverIds(tenant: string, type: string, pairs: [string, string][], opts: { count?: number; ordered?: boolean } = {}): Promise<string[]> {
   const out: string[] = [];
-  let url: string | undefined = `${srv.url}/t/${tenant}/fhir/${type}?${new URLSearchParams([...pairs, ['_count', '1000']])}`;
+  let url: string | undefined = `${srv.url}/t/${tenant}/fhir/${type}?${new URLSearchParams([...pairs, ['_count', String(opts.count ?? 1000)]])}`;
   while (url) {
     const r = await fhir(url, { headers: { prefer: 'handling=strict' } });
     assert.equal(r.status, 200, `${url}: ${r.text}`);
     out.push(...(r.body.entry ?? []).filter((e: any) => e.search.mode === 'match').map((e: any) => e.resource.id));
     url = r.body.link.find((l: any) => l.relation === 'next')?.url;
   }
-  return out.sort();
+  return opts.ordered ? out : out.sort();
+}
+
+/** The oracle's sort key of a resource for `_sort=[-]code` (min or max normalized value; missing sorts last). */
+function sortKey(r: any, type: string, code: string, desc: boolean): string | undefined {
+  const sp = definition(type, code);
+  const vals = values(r, type, code).flatMap((v) => (sp.type === 'string' ? stringsOf(v).map(norm) : tokensOf(v).map((t) => t.code)));
+  if (vals.length === 0) return undefined;
+  const sorted = [...vals].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+  return desc ? sorted.at(-1) : sorted[0];
 }
 
 test('server search = fhirpath oracle over random directories and queries', async () => {
@@ -256,6 +265,18 @@ test('server search = fhirpath oracle over random directories and queries', asyn
       const got = await serverIds(tenant, type, pairs);
       assert.deepEqual(got, expected, `${type}?${new URLSearchParams(pairs)}`);
       compared++;
+      // the same query sorted and paged two at a time: same set, keys in order, missing values last
+      const code = type === 'Practitioner' ? 'family' : type === 'Location' ? 'address-city' : 'specialty';
+      for (const desc of [false, true]) {
+        const sorted = await serverIds(tenant, type, [...pairs, ['_sort', `${desc ? '-' : ''}${code}`]], { count: 2, ordered: true });
+        assert.deepEqual([...sorted].sort(), expected, `sorted ${type}?${new URLSearchParams(pairs)}`);
+        const keys = sorted.map((id) => sortKey(db.get(`${type}/${id}`), type, code, desc));
+        for (let i = 1; i < keys.length; i++) {
+          const [a, b] = [keys[i - 1], keys[i]];
+          if (a === undefined) assert.equal(b, undefined, `missing values sort last (${code})`);
+          else if (b !== undefined) assert.ok((desc ? -1 : 1) * Buffer.compare(Buffer.from(a), Buffer.from(b)) <= 0, `${desc ? '-' : ''}${code}: ${a} then ${b}`);
+        }
+      }
     }
   }), { numRuns: Number(process.env.PROPERTY_RUNS ?? 40), seed: process.env.PROPERTY_SEED ? Number(process.env.PROPERTY_SEED) : undefined });
   assert.ok(compared > 100, `only ${compared} queries compared`);

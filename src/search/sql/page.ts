@@ -5,7 +5,8 @@
  *
  * Default order is `rid` (creation order): stable while resources are updated, and for a single-value criterion the
  * index range is already in that order, so a page reads just `_count` index entries. `_sort` orders by computed keys
- * (the min — or for descending, max — of a parameter's values) with the logical id as tie-breaker.
+ * (the min — or for descending, max — of a parameter's values) with the rid (or, for _lastUpdated/_id only, the id)
+ * as tie-breaker.
  */
 import { badRequest } from '../../fhir/outcome/errors.ts';
 import type { SearchRequest, SortKey } from '../parse/query.ts';
@@ -32,17 +33,20 @@ interface KeyExpr { sql: string; cast: string; desc: boolean }
 const FAR_TEXT = '\u{10FFFF}';
 const TABLE: Record<string, string> = { token: 'search_token', string: 'search_string', reference: 'search_reference', date: 'search_date', uri: 'search_uri' };
 
-function keyExpr(k: SortKey, req: SearchRequest, b: Binder): KeyExpr {
+/** The SQL for one sort key of the candidate `rid` (columns come from the resources row `c`). */
+function keyExpr(k: SortKey, req: SearchRequest, b: Binder, rid: string, nearDistance: string | undefined): KeyExpr {
   if (k.column === '_lastUpdated') return { sql: 'c.last_updated', cast: 'timestamptz', desc: k.desc };
   if (k.column === '_id') return { sql: 'c.id', cast: 'text', desc: k.desc };
   const p = k.param!;
   if (k.near) {
+    if (nearDistance) return { sql: nearDistance, cast: 'float8', desc: k.desc };
     const n = req.near!;
-    return { sql: `(SELECT min(earth_distance(ll_to_earth(${b.add(n.lat)}::float8, ${b.add(n.lon)}::float8), g.pt)) FROM search_geo g
-      WHERE g.tenant_id = $1 AND g.pid = ${b.add(p.pid)} AND g.rid = c.rid)`, cast: 'float8', desc: k.desc };
+    // great-circle distance from the chord (as search_geo_near computes it; earth_distance() is much slower per row)
+    return { sql: `(SELECT min(2 * earth() * asin(least(1, cube_distance(ll_to_earth(${b.add(n.lat)}::float8, ${b.add(n.lon)}::float8), g.pt) / (2 * earth()))))
+      FROM search_geo g WHERE g.tenant_id = $1 AND g.pid = ${b.add(p.pid)} AND g.rid = ${rid})`, cast: 'float8', desc: k.desc };
   }
   const agg = k.desc ? 'max' : 'min';
-  const where = `s.tenant_id = $1 AND s.pid = ${b.add(p.pid)} AND s.rid = c.rid`;
+  const where = `s.tenant_id = $1 AND s.pid = ${b.add(p.pid)} AND s.rid = ${rid}`;
   // resources without a value sort last in either direction
   switch (p.storage) {
     case 'date':
@@ -60,11 +64,11 @@ function keyExpr(k: SortKey, req: SearchRequest, b: Binder): KeyExpr {
  * live resources of the type): the other criteria filter it, and `resources` is read only for the final page. Without
  * such a criterion (only negations, `_has`, `_id`/`_lastUpdated`, or none) the type's resources drive instead.
  */
-function driven(req: SearchRequest, b: Binder): { from: string; where: string[] } | undefined {
+function driven(req: SearchRequest, b: Binder, rid = 'd.rid'): { from: string; where: string[] } | undefined {
   const i = req.criteria.findIndex(canDrive);
   if (i < 0) return undefined;
   const from = ridSetSql(req.criteria[i], b)!;
-  const where = req.criteria.filter((_, j) => j !== i).map((c) => criterionSql(c, 'd.rid', b));
+  const where = req.criteria.filter((_, j) => j !== i).map((c) => criterionSql(c, rid, b));
   return { from, where };
 }
 
@@ -106,13 +110,39 @@ export function pageQuery(req: SearchRequest, tenant: string, limit: number, cur
       values: b.values, keyCount: 0, tiebreak: 'rid',
     };
   }
-  const where = whereClauses(req, b);
-  const keys = req.sort.map((k) => keyExpr(k, req, b));
-  // the id tie-breaker follows the last key's direction (so a single-key sort can walk one index)
-  const all: KeyExpr[] = [...keys, { sql: 'c.id', cast: 'text', desc: keys[keys.length - 1].desc }];
+  // Candidates: the driver's rids (index only) when there is one, else the type's resources. The tie-breaker is the
+  // rid, except for sorts on columns only (_lastUpdated, _id), which walk the (last_updated, id) index with id.
+  const columnsOnly = req.sort.every((k) => k.column);
+  const needsRow = req.sort.some((k) => k.column);
+  const join = needsRow ? ' JOIN resources c ON c.tenant_id = $1 AND c.rid = d.rid' : '';
+  const di = columnsOnly ? -1 : req.criteria.findIndex(canDrive);
+  const driver = di >= 0 ? req.criteria[di] : undefined;
+  let from: string;
+  let rid: string;
+  let nearDistance: string | undefined;
+  if (driver?.kind === 'param' && driver.match.op === 'near' && req.sort.some((k) => k.near)) {
+    // the near search drives and its function already computes the distance
+    const m = driver.match;
+    const others = req.criteria.filter((_, j) => j !== di).map((c) => criterionSql(c, 'x.rid', b));
+    from = `(SELECT x.rid, min(x.distance) AS distance
+      FROM search_geo_near(${b.add(driver.param.pid)}, ${b.add(m.lat)}::float8, ${b.add(m.lon)}::float8, ${b.add(m.meters)}::float8) x
+      ${others.length ? `WHERE ${others.join(' AND ')}` : ''} GROUP BY x.rid) d${join}`;
+    rid = 'd.rid'; nearDistance = 'd.distance';
+  } else if (driver) {
+    const dv = driven(req, b, 'x.rid')!;
+    from = `(SELECT DISTINCT x.rid FROM (${dv.from}) x${dv.where.length ? ` WHERE ${dv.where.join(' AND ')}` : ''}) d${join}`;
+    rid = 'd.rid';
+  } else {
+    from = 'resources c';
+    rid = 'c.rid';
+  }
+  const keys = req.sort.map((k) => keyExpr(k, req, b, rid, nearDistance));
+  const tiebreak: KeyExpr = columnsOnly ? { sql: 'c.id', cast: 'text', desc: keys[keys.length - 1].desc } : { sql: rid, cast: 'bigint', desc: keys[keys.length - 1].desc };
+  const all: KeyExpr[] = [...keys, tiebreak];
   const dir = (k: KeyExpr) => (k.desc !== back ? 'DESC' : 'ASC');
   const order = (alias: string) => all.map((k, i) => `${alias}.k${i} ${dir(k)}`).join(', ');
-  const inner = `SELECT c.rid, ${all.map((k, i) => `${k.sql} AS k${i}`).join(', ')} FROM resources c WHERE ${where.join(' AND ')}`;
+  const where = driver ? [] : whereClauses(req, b);
+  const inner = `SELECT ${rid} AS rid, ${all.map((k, i) => `${k.sql} AS k${i}`).join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
   let keyset = '';
   if (cursor) {
     if (cursor.k.length !== keys.length) throw badRequest('Invalid _cursor for this _sort', '_cursor');
@@ -129,9 +159,9 @@ export function pageQuery(req: SearchRequest, tenant: string, limit: number, cur
   return {
     text: `SELECT r.rid, r.id, r.content, ${all.map((_, i) => `p.k${i}`).join(', ')}
       FROM (SELECT q.* FROM (${inner}) q ${keyset} ORDER BY ${order('q')} LIMIT ${limit}) p
-      JOIN resources r ON r.tenant_id = $1 AND r.rid = p.rid
+      JOIN resources r ON r.tenant_id = $1 AND r.rid = p.rid AND NOT r.deleted
       ORDER BY ${order('p')}`,
-    values: b.values, keyCount: keys.length, tiebreak: 'id',
+    values: b.values, keyCount: keys.length, tiebreak: columnsOnly ? 'id' : 'rid',
   };
 }
 

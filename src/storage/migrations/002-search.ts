@@ -120,14 +120,22 @@ export async function up(knex: Knex, app: string): Promise<void> {
             WHERE s.tenant_id = current_setting('app.tenant_id', true) AND s.pid = p_pid AND s.norm LIKE p_pattern;
         END IF;
       END $$;
-    -- near: positions within p_meters of (p_lat, p_lon), with their distance, for the current tenant only
+    -- near: positions within p_meters of (p_lat, p_lon), with their great-circle distance, for the current tenant
+    -- only. The filter compares chord lengths (cube_distance, one C call) with the chord of p_meters: the same test
+    -- as earth_distance() <= p_meters, which costs ten times more per row.
     CREATE FUNCTION search_geo_near(p_pid integer, p_lat double precision, p_lon double precision, p_meters double precision)
       RETURNS TABLE (rid bigint, distance double precision)
-      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 1000
-      AS $$ SELECT g.rid, earth_distance(ll_to_earth(p_lat, p_lon), g.pt) FROM search_geo g
-             WHERE g.tenant_id = current_setting('app.tenant_id', true) AND g.pid = p_pid
-               AND earth_box(ll_to_earth(p_lat, p_lon), p_meters) @> g.pt
-               AND earth_distance(ll_to_earth(p_lat, p_lon), g.pt) <= p_meters $$;
+      LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 1000
+      AS $$ DECLARE
+        c cube := ll_to_earth(p_lat, p_lon);  -- computed once, not per row
+        r double precision := earth();
+        chord double precision := 2 * earth() * sin(least(p_meters / (2 * earth()), pi() / 2));
+      BEGIN
+        RETURN QUERY SELECT g.rid, 2 * r * asin(least(1, cube_distance(c, g.pt) / (2 * r)))
+          FROM search_geo g
+         WHERE g.tenant_id = current_setting('app.tenant_id', true) AND g.pid = p_pid
+           AND earth_box(c, p_meters) @> g.pt AND cube_distance(c, g.pt) <= chord;
+      END $$;
     REVOKE ALL ON FUNCTION search_string_contains(integer, text, boolean) FROM PUBLIC;
     REVOKE ALL ON FUNCTION search_geo_near(integer, double precision, double precision, double precision) FROM PUBLIC;
     GRANT EXECUTE ON FUNCTION search_string_contains(integer, text, boolean) TO ${app};
