@@ -69,6 +69,11 @@ describe('paging', () => {
     assert.ok(!/offset|_getpages|page=/i.test(next));
     assert.equal((await fhir(next.replace(/_cursor=[^&]+/, '_cursor=garbage'))).status, 400);
     assert.equal((await fhir(next.replace('_count=3', '_count=3&_sort=family'))).status, 400, 'a cursor belongs to its sort');
+    const fmt = await fhir(`${base}/Practitioner?_count=3&_format=json`);
+    assert.equal(fmt.status, 200);
+    assert.match(link(fmt.body, 'next')!, /_format=json/, '_format is kept in the links');
+    assert.equal(fmt.body.entry.some((e: any) => e.search.mode === 'outcome'), false, '_format is not an unknown parameter');
+    assert.equal((await fhir(`${base}/Practitioner?_contained=true`, { headers: { prefer: 'handling=strict' } })).status, 400, '_contained is not supported');
   });
 
   test('previous links walk back to the same pages', async () => {

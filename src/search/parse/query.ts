@@ -60,8 +60,8 @@ export interface SearchRequest {
 
 export interface ParseOptions { baseUrl: string; defaultCount: number; maxCount: number }
 
-/** Result parameters: handled here or by the HTTP layer, never unknown. */
-const IGNORED_RESULT_PARAMS = new Set(['_format', '_pretty', '_contained', '_containedType']);
+/** Handled by the HTTP layer (content negotiation): kept in links, no effect on the search. */
+const HTTP_PARAMS = new Set(['_format', '_pretty']);
 const MAX_CHAIN_DEPTH = 4;
 
 class UnknownParam extends Error {}
@@ -115,7 +115,7 @@ export function parseSearch(registry: SearchParamRegistry, resourceType: string,
         break;
       }
       default: {
-        if (IGNORED_RESULT_PARAMS.has(base)) continue;
+        if (HTTP_PARAMS.has(base)) break;
         try {
           const c = parseCriterion(registry, resourceType, name, value, opts, 0);
           req.criteria.push(c);
