@@ -46,7 +46,7 @@ function appendFilter(sql: { text: string; values: unknown[] }, values: unknown[
 
 export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportAttemptResult> {
   const { db, storage, tenant, params, signal } = o;
-  const batchSize = o.batchSize ?? 2000;
+  const batchSize = o.batchSize ?? 1000;
   const settled = await settledTransactionTime(db.pool, o.snapshotMarginMs, { signal });
   const tt = settled.transactionTime;
   const ttIso = tt.toISOString();
@@ -122,14 +122,14 @@ export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportA
     await o.onProgress({ exported, estimated });
 
     const emit = async (rows: [string, string][]) => {
-      const byType = new Map<string, string[]>();
-      for (const [type, content] of rows) {
-        let list = byType.get(type);
-        if (!list) byType.set(type, list = []);
+      let last: RollingNdjsonWriter | undefined;
+      let lastType = '';
+      for (const [type, stored] of rows) {
+        if (type !== lastType) { last = writerFor('output', type, type); lastType = type; }
         const trim = trimmers.get(type);
-        list.push(trim ? trim(content) : content);
+        const line = trim ? trim(stored) : stored;
+        if (!last!.tryAppend(line)) await last!.append(line);
       }
-      for (const [type, lines] of byType) await writerFor('output', type, type).write(lines);
       exported += rows.length;
       await tick();
     };
@@ -205,9 +205,13 @@ function snapTx(client: pg.PoolClient, tenant: string) {
 export async function streamRows(client: pg.PoolClient, q: { text: string; values: unknown[] }, batchSize: number, onRows: (rows: any[]) => Promise<void>): Promise<void> {
   const cursor = client.query(new Cursor(q.text, q.values, { rowMode: 'array' }));
   try {
+    // the next batch is requested before this one is written, so the database works while the files are written
+    let next = cursor.read(batchSize);
     for (;;) {
-      const rows = await cursor.read(batchSize);
+      const rows = await next;
       if (rows.length === 0) break;
+      next = rows.length < batchSize ? Promise.resolve([]) : cursor.read(batchSize);
+      next.catch(() => {}); // if onRows fails first, the read's own failure is not the one to report
       await onRows(rows);
     }
   } finally {

@@ -1,13 +1,17 @@
 /**
  * NDJSON files for one manifest entry type (e.g. Practitioner), split after `maxLines` lines into
  * `Practitioner-1.ndjson`, `Practitioner-2.ndjson`, ... and optionally gzip-compressed on the way to storage.
- * Lines arrive in batches as the JSON text stored in the database; nothing is parsed here.
+ *
+ * Lines arrive one at a time as the JSON text stored in the database (nothing is parsed here) and are encoded
+ * straight into one of two reusable 1 MiB buffers: while one is being written, the other fills. So memory stays flat
+ * however large the export, and no per-batch strings or buffers are built.
  */
 import zlib from 'node:zlib';
 import type { FileStorage, FileWriter } from '../storage/storage.ts';
 import type { ExportFile } from './types.ts';
 
-const NL = Buffer.from('\n');
+const BUFFER_BYTES = 1 << 20;
+const NEWLINE = 10;
 
 interface OpenFile { writer: FileWriter; gz?: zlib.Gzip; drained: Promise<void>; file: ExportFile }
 
@@ -22,6 +26,11 @@ export class RollingNdjsonWriter {
   readonly files: ExportFile[] = [];
   #out: OpenFile | undefined;
   #lines = 0;
+  #buffers: [Buffer, Buffer] | undefined;
+  #buf: Buffer | undefined;
+  #used = 0;
+  /** The write of the other buffer, in flight. */
+  #inflight: Promise<void> = Promise.resolve();
 
   constructor(o: { storage: FileStorage; prefix: string; kind: ExportFile['kind']; type: string; baseName: string; maxLines: number; gzip: boolean }) {
     this.#storage = o.storage; this.#prefix = o.prefix; this.#kind = o.kind; this.#type = o.type; this.#baseName = o.baseName;
@@ -37,9 +46,12 @@ export class RollingNdjsonWriter {
     const writer = await this.#storage.createWriter(key);
     const file: ExportFile = { kind: this.#kind, type: this.#type, name, key, gzip: this.#gzip, count: 0, bytes: 0 };
     this.files.push(file);
+    this.#buffers ??= [Buffer.allocUnsafe(BUFFER_BYTES), Buffer.allocUnsafe(BUFFER_BYTES)];
+    this.#buf = this.#buffers[0];
+    this.#used = 0;
     if (!this.#gzip) return { writer, file, drained: Promise.resolve() };
     const gz = zlib.createGzip({ level: 6, chunkSize: 1 << 16 });
-    // the compressor's output goes to storage in order; writes wait for it so memory stays bounded
+    // the compressor's output goes to storage in order; the compressor waits for storage, so memory stays bounded
     let chain = Promise.resolve();
     gz.on('data', (chunk: Buffer) => { gz.pause(); chain = chain.then(() => writer.write(chunk)).finally(() => gz.resume()); });
     const drained = new Promise<void>((resolve, reject) => { gz.on('end', () => { chain.then(resolve, reject); }); gz.on('error', reject); });
@@ -47,36 +59,73 @@ export class RollingNdjsonWriter {
     return { writer, gz, file, drained };
   }
 
-  async #writeChunk(chunk: Buffer): Promise<void> {
+  /** Hands the filled buffer to storage and switches to the other one (after its previous write has finished). */
+  async #flush(): Promise<void> {
     const out = this.#out!;
-    out.file.bytes += chunk.length;
-    if (!out.gz) return out.writer.write(chunk);
-    if (!out.gz.write(chunk)) await new Promise<void>((resolve) => out.gz!.once('drain', resolve));
+    const full = this.#buf!;
+    const len = this.#used;
+    await this.#inflight;
+    if (len === 0) return;
+    const chunk = full.subarray(0, len);
+    out.file.bytes += len;
+    this.#inflight = out.gz
+      ? new Promise<void>((resolve, reject) => out.gz!.write(chunk, (e) => (e ? reject(e) : resolve())))
+      : out.writer.write(chunk);
+    this.#inflight.catch(() => {});
+    this.#buf = full === this.#buffers![0] ? this.#buffers![1] : this.#buffers![0];
+    this.#used = 0;
+  }
+
+  /** Appends a line without waiting, when there is room and no file boundary is reached; false: use `append`. */
+  tryAppend(line: string): boolean {
+    const out = this.#out;
+    if (!out || this.#used + line.length * 3 + 1 > BUFFER_BYTES || out.file.count + 1 >= this.#maxLines) return false;
+    this.#used += this.#buf!.write(line, this.#used, 'utf8');
+    this.#buf![this.#used++] = NEWLINE;
+    out.file.count++;
+    this.#lines++;
+    return true;
+  }
+
+  /** Appends one line (a JSON text without its newline). */
+  async append(line: string): Promise<void> {
+    const out = this.#out ??= await this.#open();
+    // a UTF-16 code unit needs at most 3 bytes of UTF-8, so this much room always suffices
+    if (this.#used + line.length * 3 + 1 > BUFFER_BYTES) {
+      await this.#flush();
+      if (line.length * 3 + 1 > BUFFER_BYTES) { // a line larger than a buffer: written on its own
+        await this.#inflight;
+        const big = Buffer.from(`${line}\n`, 'utf8');
+        out.file.bytes += big.length;
+        if (out.gz) await new Promise<void>((resolve, reject) => out.gz!.write(big, (e) => (e ? reject(e) : resolve())));
+        else await out.writer.write(big);
+        return this.#counted(out);
+      }
+    }
+    this.#used += this.#buf!.write(line, this.#used, 'utf8');
+    this.#buf![this.#used++] = NEWLINE;
+    return this.#counted(out);
+  }
+
+  async #counted(out: OpenFile): Promise<void> {
+    out.file.count++;
+    this.#lines++;
+    if (out.file.count >= this.#maxLines) await this.#closeCurrent();
+  }
+
+  /** Appends lines in order. */
+  async write(lines: string[]): Promise<void> {
+    for (const l of lines) await this.append(l);
   }
 
   async #closeCurrent(): Promise<void> {
     const out = this.#out;
     if (!out) return;
+    await this.#flush();
+    await this.#inflight;
     this.#out = undefined;
     if (out.gz) { out.gz.end(); await out.drained; }
     await out.writer.close();
-  }
-
-  /** Appends lines (JSON texts without their newline). */
-  async write(lines: string[]): Promise<void> {
-    let i = 0;
-    while (i < lines.length) {
-      const out = this.#out ??= await this.#open();
-      const room = this.#maxLines - out.file.count;
-      const n = Math.min(room, lines.length - i);
-      const slice = i === 0 && n === lines.length ? lines : lines.slice(i, i + n);
-      const buf = Buffer.from(slice.join('\n'), 'utf8');
-      await this.#writeChunk(buf.length > 0 ? Buffer.concat([buf, NL], buf.length + 1) : NL);
-      out.file.count += n;
-      this.#lines += n;
-      i += n;
-      if (out.file.count >= this.#maxLines) await this.#closeCurrent();
-    }
   }
 
   /** Finishes the last file; returns every file written (none if there were no lines). */
@@ -88,6 +137,7 @@ export class RollingNdjsonWriter {
   async abort(): Promise<void> {
     const out = this.#out;
     this.#out = undefined;
+    await this.#inflight.catch(() => {});
     if (out) { out.gz?.destroy(); await out.writer.abort(); }
   }
 }

@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { once } from 'node:events';
 import { assertSafeKey, storageId, type FileStorage, type FileWriter, type StoredFile } from './storage.ts';
 
 export class LocalFileStorage implements FileStorage {
@@ -25,25 +24,22 @@ export class LocalFileStorage implements FileStorage {
     const final = this.#path(key);
     const partial = `${final}.partial`;
     await fs.promises.mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
-    const out = fs.createWriteStream(partial, { mode: 0o600, highWaterMark: 1 << 20 });
-    let failed: Error | undefined;
-    out.on('error', (e) => { failed = e; });
-    await once(out, 'open');
+    const fh = await fs.promises.open(partial, 'w', 0o600);
     let bytes = 0;
+    let open = true;
     return {
       write: async (chunk) => {
-        if (failed) throw failed;
+        for (let off = 0; off < chunk.length;) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
         bytes += chunk.length;
-        if (!out.write(chunk)) await Promise.race([once(out, 'drain'), once(out, 'error').then(([e]) => { throw e; })]);
       },
       close: async () => {
-        if (failed) throw failed;
-        await new Promise<void>((resolve, reject) => { out.once('error', reject); out.end(() => resolve()); });
+        open = false;
+        await fh.close();
         await fs.promises.rename(partial, final);
         return bytes;
       },
       abort: async () => {
-        out.destroy();
+        if (open) { open = false; await fh.close().catch(() => {}); }
         await fs.promises.rm(partial, { force: true });
       },
     };

@@ -54,7 +54,7 @@ export class S3FileStorage implements FileStorage {
     };
     return {
       write: async (chunk) => {
-        pending.push(chunk); pendingBytes += chunk.length; bytes += chunk.length;
+        pending.push(Buffer.from(chunk)); pendingBytes += chunk.length; bytes += chunk.length; // a copy: the caller reuses its buffer
         if (pendingBytes >= PART_SIZE) await flushPart();
       },
       close: async () => {

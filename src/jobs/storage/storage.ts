@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config/config.ts';
 import { LocalFileStorage } from './local.ts';
-import { S3FileStorage } from './s3.ts';
+import { LazyS3FileStorage } from './s3-lazy.ts';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 
@@ -17,7 +17,10 @@ export function storageId(kind: string, location: string): string {
 }
 
 export interface FileWriter {
-  /** Resolves when the chunk has been accepted (waits for the destination to drain: constant memory). */
+  /**
+   * Resolves when the chunk has been taken (written, or copied): the caller may then reuse its memory. Waiting for
+   * it is the back-pressure that keeps memory constant.
+   */
   write(chunk: Buffer): Promise<void>;
   /** Finishes the file and makes it visible; resolves with its size in bytes. */
   close(): Promise<number>;
@@ -49,6 +52,6 @@ export function assertSafeKey(key: string): void {
 }
 
 export function createFileStorage(config: Config): FileStorage {
-  if (config.export.storage === 's3') return new S3FileStorage(config.export.s3!);
+  if (config.export.storage === 's3') return new LazyS3FileStorage(config.export.s3!);
   return new LocalFileStorage(config.export.dir ?? path.join(config.dataDir, 'exports'));
 }

@@ -1,0 +1,154 @@
+/**
+ * npm run bench:export [-- --resources N --downloads D --max-lines L --in-process]
+ *
+ * Exports about N (default 1,000,000) Plan-Net resources of one tenant end to end, as a client would: kick-off with a
+ * SMART token → poll honouring Retry-After → download every file (no token, identity encoding, D in parallel). Prints
+ * resources/s and MB/s end to end and per phase, and the worker's peak RSS. In the same run it times
+ * `COPY (SELECT content FROM resources WHERE tenant_id = … AND NOT deleted) TO STDOUT` over the same rows, and prints
+ * the ratio. Targets: ≥ 25,000 resources/s end to end, ≥ 50% of the COPY rate, worker RSS < 300 MB.
+ *
+ * The service runs as `--role api` with a separate `--role worker` process (so the worker's memory is its own), both
+ * on one embedded PostgreSQL under a temporary DATA_DIR; `--in-process` runs the default `npm start` shape instead
+ * (API and workers in one process). Data is written straight through the storage layer in large batches.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import type { Resource } from '@medplum/fhirtypes';
+import { generateDirectory, estimateResourceCount } from '../../src/seeds/synthetic/generator.ts';
+import { createDb } from '../../src/storage/db.ts';
+import { writeBatch } from '../../src/storage/resource-store.ts';
+import { ClientRegistry } from '../../src/auth/smart/clients.ts';
+import { SigningKeys } from '../../src/auth/smart/keys.ts';
+import { mintAccessToken } from '../../src/auth/smart/token-endpoint.ts';
+import { PROJECT_ROOT } from '../../src/config/config.ts';
+import { startService, machine, flag } from './harness.ts';
+
+const target = flag('resources', 1_000_000);
+const parallelDownloads = flag('downloads', 4);
+const maxLines = flag('max-lines', 50_000);
+const inProcess = process.argv.includes('--in-process');
+
+let practitioners = Math.max(10, Math.round(target / 3.1));
+for (let i = 0; i < 5; i++) practitioners = Math.max(10, Math.round(practitioners * target / estimateResourceCount({ practitioners })));
+
+const common = { SEED_DEMO: 'false', EXPORT_MAX_LINES_PER_FILE: String(maxLines), AUDIT_ENABLED: 'true', LOG_LEVEL: 'warn' };
+const svc = await startService({ ...common, ROLE: inProcess ? 'all' : 'api' });
+let worker: ReturnType<typeof spawn> | undefined;
+let workerPeak = 0;
+let sampler: NodeJS.Timeout | undefined;
+const hwm = (pid: number | undefined) => {
+  try { return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024; } catch { return 0; }
+};
+try {
+  const { url: ownerUrl } = JSON.parse(fs.readFileSync(path.join(svc.dataDir, 'connection.json'), 'utf8')) as { url: string };
+  if (!inProcess) {
+    worker = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts'), '--role', 'worker'], {
+      env: { ...process.env, ...common, DATA_DIR: svc.dataDir, DATABASE_URL: ownerUrl }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      worker!.stdout!.on('data', (d) => { out += String(d); if (out.includes('job worker running')) resolve(); });
+      worker!.once('exit', (c) => reject(new Error(`worker exited ${c}`)));
+    });
+  }
+  const workerPid = inProcess ? svc.child.pid : worker!.pid;
+  sampler = setInterval(() => { workerPeak = Math.max(workerPeak, hwm(workerPid)); }, 250);
+
+  const tenant = `bench-${Date.now().toString(36)}`;
+  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'src', 'cli', 'tenant.ts'), 'create', tenant], { env: { ...process.env, DATA_DIR: svc.dataDir, LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+  const db = createDb({ appUrl: ownerUrl, ownerUrl, appRole: 'plannet_app', setRole: true, poolMax: 4 });
+
+  // ---- load: straight through writeBatch (no validation or search indexing: the export reads the stored JSON)
+  process.stderr.write(`loading ${target} resources (${practitioners} practitioners)...\n`);
+  const tl = performance.now();
+  const gen = generateDirectory({ practitioners, seed: 7 })[Symbol.iterator]() as Iterator<Resource>;
+  let loaded = 0;
+  const nextBatch = (n: number) => {
+    const out: Resource[] = [];
+    for (let r = gen.next(); !r.done; r = gen.next()) { out.push(r.value); if (out.length >= n) break; }
+    return out;
+  };
+  await Promise.all([0, 1].map(async () => {
+    for (let batch = nextBatch(5000); batch.length; batch = nextBatch(5000)) {
+      await db.withTenant(tenant, (tx) => writeBatch(tx, batch.map((resource) => ({ kind: 'create' as const, resource, id: resource.id }))));
+      loaded += batch.length;
+      if (loaded % 100_000 < 5000) process.stderr.write(`  ${loaded}...\n`);
+    }
+  }));
+  process.stderr.write(`loaded ${loaded} in ${((performance.now() - tl) / 1000).toFixed(0)} s; VACUUM ANALYZE...\n`);
+  const owner = new pg.Client({ connectionString: ownerUrl });
+  await owner.connect();
+  await owner.query('VACUUM ANALYZE resources');
+  await new Promise((r) => setTimeout(r, 1000)); // past the snapshot margin
+
+  // ---- COPY baseline: the same rows, straight out of PostgreSQL
+  const copyOnce = async () => {
+    const t = performance.now();
+    let bytes = 0;
+    const stream = owner.query(copyTo(`COPY (SELECT content FROM resources WHERE tenant_id = '${tenant}' AND NOT deleted) TO STDOUT`));
+    for await (const chunk of stream) bytes += (chunk as Buffer).length;
+    return { secs: (performance.now() - t) / 1000, bytes };
+  };
+  await copyOnce(); // warm the cache the same way the export will find it
+  const copy = await copyOnce();
+
+  // ---- the export, end to end
+  const base = `${svc.url}/t/${tenant}/fhir`;
+  const client = await new ClientRegistry(db).register(tenant, { name: 'bench', scopes: ['system/*.read'], jwksUri: 'https://example.org/bench-jwks.json' });
+  const token = await mintAccessToken(new SigningKeys(db), tenant, client.clientId, ['system/*.read'], base);
+  const t0 = performance.now();
+  const k = await fetch(`${base}/$export`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json', prefer: 'respond-async' } });
+  if (k.status !== 202) throw new Error(`kick-off: ${k.status} ${await k.text()}`);
+  const status = k.headers.get('content-location')!;
+  let manifest: { output: { type: string; url: string; count: number }[] };
+  let polls = 0;
+  for (;;) {
+    const r = await fetch(status, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    polls++;
+    if (r.status === 200) { manifest = await r.json() as typeof manifest; break; }
+    if (r.status !== 202) throw new Error(`status: ${r.status} ${await r.text()}`);
+    await r.arrayBuffer();
+    await new Promise((ok) => setTimeout(ok, Number(r.headers.get('retry-after') ?? 1) * 1000));
+  }
+  const tManifest = performance.now();
+  let bytes = 0;
+  let lines = 0;
+  const queue = [...manifest.output];
+  await Promise.all(Array.from({ length: parallelDownloads }, async () => {
+    for (let o = queue.shift(); o; o = queue.shift()) {
+      const res = await fetch(o.url, { headers: { 'accept-encoding': 'identity' } });
+      if (res.status !== 200) throw new Error(`download ${o.type}: ${res.status}`);
+      let n = 0;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        bytes += chunk.length;
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+      }
+      if (n !== o.count) throw new Error(`${o.type}: ${n} lines, manifest says ${o.count}`);
+      lines += n;
+    }
+  }));
+  const tEnd = performance.now();
+  await owner.end();
+  await db.close();
+
+  const secs = (tEnd - t0) / 1000;
+  const rate = lines / secs;
+  const copyRate = loaded / copy.secs;
+  const mb = (b: number) => b / 1e6;
+  console.log(`bench:export  machine: ${machine()}`);
+  console.log(`  settings: ${loaded} resources (${practitioners} practitioners, synthetic seed 7), ${manifest.output.length} files (EXPORT_MAX_LINES_PER_FILE=${maxLines}), `
+    + `${parallelDownloads} parallel downloads, identity encoding, ${inProcess ? 'API and worker in one process' : 'API and worker as separate processes'}, embedded PostgreSQL 18`);
+  console.log(`  end to end (kick-off → last byte): ${lines} resources, ${mb(bytes).toFixed(0)} MB in ${secs.toFixed(1)} s = ${Math.round(rate)} resources/s, ${(mb(bytes) / secs).toFixed(0)} MB/s (target ≥ 25000 resources/s)`);
+  console.log(`    kick-off → manifest: ${((tManifest - t0) / 1000).toFixed(1)} s (${polls} polls at Retry-After); downloads: ${((tEnd - tManifest) / 1000).toFixed(1)} s = ${Math.round(lines / ((tEnd - tManifest) / 1000))} resources/s`);
+  console.log(`  COPY (SELECT content ...) TO STDOUT: ${mb(copy.bytes).toFixed(0)} MB in ${copy.secs.toFixed(1)} s = ${Math.round(copyRate)} resources/s, ${(mb(copy.bytes) / copy.secs).toFixed(0)} MB/s`);
+  console.log(`  export end to end / COPY: ${(100 * rate / copyRate).toFixed(0)}% (target ≥ 50%)`);
+  console.log(`  worker peak RSS: ${workerPeak.toFixed(0)} MB (target < 300 MB)${inProcess ? '' : `; API process peak RSS: ${svc.peakRssMb().toFixed(0)} MB`}`);
+  if (lines !== loaded) { console.error(`exported ${lines} of ${loaded}`); process.exitCode = 1; }
+} finally {
+  if (sampler) clearInterval(sampler);
+  if (worker && worker.exitCode === null) { worker.kill('SIGTERM'); await new Promise((r) => worker!.once('exit', r)); }
+  await svc.stop();
+}
