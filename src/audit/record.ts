@@ -7,7 +7,7 @@
  * The writer (service.ts) and the verifier (verify.ts) both go through `contentHash`, so the two can never disagree
  * about what a row's content is. Nothing here ever holds a request or response body.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { Identity } from '../auth/identity.ts';
 
 export const CONTENT_VERSION = 'plannet-audit-v1';
@@ -73,7 +73,7 @@ export function canonicalContent(r: AuditRecord): string {
 }
 
 export function contentHash(r: AuditRecord): Buffer {
-  return createHash('sha256').update(canonicalContent(r)).digest();
+  return hash('sha256', canonicalContent(r), 'buffer'); // one-shot: no Hash object per row
 }
 
 export function genesisHash(tenant: string): Buffer {

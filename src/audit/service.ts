@@ -111,6 +111,7 @@ export class AuditService {
   #inFlight = 0;
   /** Requests refused because the buffer was full, per tenant: recorded as one summary row each once the store is back. */
   #refused = new Map<string, number>();
+  /** The flush running now, followed by any requested meanwhile: one flusher at a time. */
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
@@ -296,19 +297,24 @@ export class AuditService {
 
   /** Writes everything buffered so far (resolves when done or when the store refused; rows stay buffered then). */
   flush(): Promise<void> {
-    const run = async () => {
-      try { await this.#flushAll(); } finally { this.#flushing = undefined; }
-    };
     // One flusher at a time; a caller arriving mid-flush waits for it and then for a flush of what it left behind.
-    this.#flushing = (this.#flushing ?? Promise.resolve()).then(run, run);
-    return this.#flushing;
+    const next: Promise<void> = (this.#flushing ?? Promise.resolve())
+      .then(() => this.#flushAll())
+      .catch((err: unknown) => { this.#logger.error({ code: (err as { code?: string })?.code }, 'audit flush failed'); })
+      .finally(() => { if (this.#flushing === next) this.#flushing = undefined; });
+    this.#flushing = next;
+    return next;
   }
 
   async #flushAll(): Promise<void> {
-    while (this.#buffer.length > 0 || this.#refused.size > 0) {
-      if (this.#buffer.length === 0) this.#recordRefusals();
-      const batch = this.#buffer.splice(0, this.#batchSize);
-      this.#inFlight = batch.length;
+    // Only what is buffered now: rows arriving meanwhile wait for the next tick, so batches stay large (a flusher that
+    // chased every new row would send a statement per handful of rows, at several times the cost per row).
+    if (this.#buffer.length === 0) this.#recordRefusals();
+    let remaining = this.#buffer.length;
+    while (remaining > 0) {
+      const batch = this.#buffer.splice(0, Math.min(this.#batchSize, remaining));
+      remaining -= batch.length;
+      this.#inFlight += batch.length;
       const byTenant = new Map<string, Pending[]>();
       for (const p of batch) {
         const list = byTenant.get(p.tenant);
@@ -326,7 +332,7 @@ export class AuditService {
           else { failed.push(...rows); failure = err; }
         }
       }
-      this.#inFlight = 0;
+      this.#inFlight -= batch.length;
       if (failed.length > 0) {
         this.#buffer = [...failed, ...this.#buffer];
         if (!this.#failing) this.#logger.error({ code: (failure as { code?: string })?.code, backlog: this.#buffer.length }, 'audit store unavailable; rows are kept in memory and retried');
@@ -335,7 +341,7 @@ export class AuditService {
       }
       if (this.#failing) this.#logger.warn({ backlog: this.#buffer.length }, 'audit store available again');
       this.#failing = false;
-      if (this.#buffer.length === 0) this.#recordRefusals();
+      if (remaining === 0 && this.#refused.size > 0) { this.#recordRefusals(); remaining = this.#buffer.length; }
     }
   }
 

@@ -82,10 +82,12 @@ export async function up(knex: Knex, app: string): Promise<void> {
     -- Runs as the caller (RLS applies); must be the last statement of its transaction, since it holds the chain head.
     CREATE FUNCTION audit_append(p_tenant text, p_rows jsonb) RETURNS bigint LANGUAGE plpgsql AS $f$
     DECLARE
-      v_seq bigint; v_hash bytea; v_first bigint;
-      v_prev bytea[] := '{}'; v_hashes bytea[] := '{}';
-      v_n int := jsonb_array_length(p_rows);
+      v_seq bigint; v_hash bytea; v_first bigint; v_n int;
+      v_content bytea[]; v_prev bytea[]; v_hashes bytea[];
     BEGIN
+      -- one pass over the JSON for the content hashes (indexing p_rows in the loop would re-read it per row)
+      v_content := ARRAY(SELECT decode(x ->> 'content_hash', 'hex') FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(x, o) ORDER BY o);
+      v_n := coalesce(array_length(v_content, 1), 0);
       IF v_n = 0 THEN RETURN NULL; END IF;
       IF current_setting('app.tenant_id', true) IS DISTINCT FROM p_tenant THEN
         RAISE EXCEPTION 'audit_append for tenant % in a transaction of tenant %', p_tenant, current_setting('app.tenant_id', true);
@@ -96,11 +98,13 @@ export async function up(knex: Knex, app: string): Promise<void> {
         SELECT seq, hash INTO v_seq, v_hash FROM audit_chain_head WHERE tenant_id = p_tenant FOR UPDATE;
       END IF;
       v_first := v_seq + 1;
-      FOR i IN 0 .. v_n - 1 LOOP
-        v_prev := array_append(v_prev, v_hash);
+      v_prev := array_fill(NULL::bytea, ARRAY[v_n]);
+      v_hashes := array_fill(NULL::bytea, ARRAY[v_n]);
+      FOR i IN 1 .. v_n LOOP
+        v_prev[i] := v_hash;
         v_seq := v_seq + 1;
-        v_hash := sha256(v_hash || int8send(v_seq) || decode(p_rows -> i ->> 'content_hash', 'hex'));
-        v_hashes := array_append(v_hashes, v_hash);
+        v_hash := sha256(v_hash || int8send(v_seq) || v_content[i]);
+        v_hashes[i] := v_hash;
       END LOOP;
       INSERT INTO audit_events (tenant_id, seq, recorded_at, request_id, actor_kind, actor_id, actor_roles, action, method,
                                 resource_type, resource_ids, search_params, query, status, outcome, duration_ms, result_count,
