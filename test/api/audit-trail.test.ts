@@ -10,6 +10,9 @@ import { fhir } from '../helpers/server.ts';
 import { startAuditServer, ownerClient, rowsFor, auditRows, practitioner, uniqueId, type AuditTestServer } from './audit-support.ts';
 import { verifyChain, type Reader } from '../../src/audit/verify.ts';
 import { mintAccessToken } from '../../src/auth/smart/token-endpoint.ts';
+import { runAsJob } from '../../src/audit/service.ts';
+import { runWithContext } from '../../src/http/request-context.ts';
+import { ANONYMOUS } from '../../src/auth/identity.ts';
 
 let srv: AuditTestServer;
 let owner: pg.Client;
@@ -246,4 +249,43 @@ test('the chain stays intact under concurrent writes and reads from two service 
   } finally {
     await second.close();
   }
+});
+
+test('refusals by middleware get their row too: 429 from the rate limiter, 400 for a body that is not JSON', async () => {
+  const limited = await startAuditServer({ overrides: { rateLimit: { anonymousPerMinute: 2, clientPerMinute: 1e6, authPerMinute: 1e6, windowMs: 60_000 } } });
+  try {
+    const ids = [rid('rl'), rid('rl'), rid('rl')];
+    const statuses = [];
+    for (const id of ids) statuses.push((await fhir(`${limited.base}/metadata`, { headers: { 'x-request-id': id } })).status);
+    assert.equal(statuses.at(-1), 429);
+    const bad = rid('badjson');
+    const r = await fetch(`${limited.base}/Practitioner`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: await limited.writeAuth(), 'x-request-id': bad }, body: '{"resourceType": "Pract' });
+    assert.equal(r.status, 400);
+    await limited.audit.flush();
+    const [throttled] = await rowsFor(owner, limited.tenant, ids[2]);
+    assert.equal(throttled.status, 429);
+    assert.equal(throttled.outcome, 4);
+    const [parse] = await rowsFor(owner, limited.tenant, bad);
+    assert.equal(parse.status, 400);
+    assert.equal(parse.action, 'create');
+    assert.equal(parse.actor_kind, 'client');
+  } finally {
+    await limited.close();
+  }
+});
+
+test('background jobs: rows carry the job as actor and the request id that started them', async () => {
+  const requestId = rid('job-parent');
+  await runWithContext({ requestId, identity: ANONYMOUS, audit: {} }, () => runAsJob({ name: 'export', tenant: srv.tenant }, async () => {
+    // work the job records itself (a file download, a finished export) ...
+    srv.audit.record({ tenant: srv.tenant, action: 'export-file', resourceType: 'Practitioner', resultCount: 42 });
+    // ... and a write it makes, recorded in the write's own transaction
+    await srv.services.db.withTenant(srv.tenant, (tx) => tx.query(`UPDATE smart_clients SET name = name WHERE tenant_id = $1`, [srv.tenant]));
+  }));
+  await srv.audit.flush();
+  const rows = await rowsFor(owner, srv.tenant, requestId);
+  assert.equal(rows.length, 2);
+  for (const r of rows) { assert.equal(r.actor_kind, 'system'); assert.equal(r.actor_id, 'export'); }
+  assert.deepEqual(rows.map((r) => r.in_transaction).sort(), [false, true]);
+  assert.equal(rows.find((r) => !r.in_transaction).result_count, 42);
 });
