@@ -14,6 +14,7 @@ import { SearchIndexer } from './index/indexer.ts';
 import { parseSearch, type SearchRequest } from './parse/query.ts';
 import { countQuery, decodeCursor, encodeCursor, pageQuery, ridsQuery, sortSignature, type CursorState } from './sql/page.ts';
 import { loadIncludes, type PageResource } from './sql/include.ts';
+import { canDrive } from './sql/criteria.ts';
 import { needsTrimming, trimResource } from './result/summary.ts';
 
 /** Most included resources returned with one page. */
@@ -33,6 +34,12 @@ export class RegistrySearchEngine implements SearchEngine {
     if (opts.strict && req.unknown.length > 0) {
       const u = req.unknown[0];
       throw badRequest(`Unknown or unsupported search parameter "${u.name}": ${u.reason}`, u.name.split('=')[0]);
+    }
+    // A _lastUpdated crawl with no indexed criterion reads in _lastUpdated order (one index range per page): in rid
+    // order the planner would filter its way through every older resource, since it cannot see that recently
+    // updated resources cluster at the end.
+    if (req.sort.length === 0 && !req.criteria.some(canDrive) && req.criteria.some((c) => c.kind === 'column' && c.column === '_lastUpdated' && c.match.op === 'date')) {
+      req.sort = [{ name: '_lastUpdated', desc: false, column: '_lastUpdated' }];
     }
     return req;
   }

@@ -122,6 +122,16 @@ describe('reference parameters', () => {
     assert.deepEqual(await ids('PractitionerRole?organization=Organization/Hospital'), ['JoeSmithRole1', 'JoeSmithRole3']);
     assert.equal((await status('PractitionerRole?practitioner:Location=x')).status, 400);
   });
+  test('references to other servers are searchable by their url, never by a local id', async () => {
+    const ext = 'https://other.example.org/fhir/Practitioner/HansSolo';
+    const role = { ...example('PractitionerRole-CounselorRole1'), id: 'External', practitioner: { reference: ext } };
+    assert.ok([200, 201].includes((await fhir(`${base}/PractitionerRole/External`, { method: 'PUT', json: role })).status));
+    assert.deepEqual(await ids(`PractitionerRole?practitioner=${encodeURIComponent(ext)}`), ['External']);
+    assert.deepEqual(await ids(`PractitionerRole?practitioner=${encodeURIComponent(`${ext}/_history/2`)}`), ['External']);
+    assert.deepEqual(await ids('PractitionerRole?practitioner=Practitioner/HansSolo'), ['HansSoloRole1']);
+    assert.deepEqual(await ids('PractitionerRole?practitioner.name=solo'), ['HansSoloRole1']);
+    await fhir(`${base}/PractitionerRole/External`, { method: 'DELETE' });
+  });
   test('extension references: network and coverage-area', async () => {
     assert.deepEqual(await ids('PractitionerRole?network=Organization/AcmeofCTStdNet'), ALL_ROLES);
     assert.deepEqual(await ids('PractitionerRole?network=AcmeofCTPremNet'), []);

@@ -7,13 +7,13 @@
  * Rows are collected column-wise (one array per column) so the indexer can insert a whole batch with unnest.
  */
 import type { SearchParam, SearchParamRegistry } from '../registry/registry.ts';
-import { dateValueRange, normalizeString, parseReference, periodRange } from './normalize.ts';
+import { dateValueRange, normalizeString, parseReference, periodRange, unresolvedRid } from './normalize.ts';
 import type { Node } from '../registry/nodes.ts';
 
 export class IndexRows {
   token = { pid: [] as number[], rid: [] as number[], system: [] as (string | null)[], code: [] as string[] };
   string = { pid: [] as number[], rid: [] as number[], norm: [] as string[], exact: [] as string[], trgm: [] as boolean[] };
-  reference = { pid: [] as number[], rid: [] as number[], type: [] as string[], id: [] as string[], url: [] as (string | null)[] };
+  reference = { pid: [] as number[], rid: [] as number[], type: [] as string[], id: [] as string[], url: [] as (string | null)[], standIn: [] as string[] };
   date = { pid: [] as number[], rid: [] as number[], lo: [] as string[], hi: [] as string[] };
   uri = { pid: [] as number[], rid: [] as number[], uri: [] as string[] };
   geo = { pid: [] as number[], rid: [] as number[], lat: [] as number[], lon: [] as number[] };
@@ -49,6 +49,7 @@ export class IndexRows {
     if (!p || !this.#fresh(`r${pid}|${ref}`)) return;
     // a reference to another server keeps an empty type, so local (type, id) lookups can never match it
     this.reference.pid.push(pid); this.reference.rid.push(rid); this.reference.type.push(p.url === null ? p.type : ''); this.reference.id.push(p.id); this.reference.url.push(p.url);
+    this.reference.standIn.push(unresolvedRid(p.url ?? `${p.type}/${p.id}`));
   }
 
   addDate(pid: number, rid: number, range: { lo: string; hi: string } | undefined): void {

@@ -2,6 +2,7 @@
  * Value normalization shared by the write side (index rows) and the read side (query values), so both agree on what
  * "the same string" or "the same reference" means.
  */
+import { createHash } from 'node:crypto';
 import { parseDateRange } from '../date-range.ts';
 
 /** Longest normalized string kept in the index (B-tree keys must stay small); prefixes beyond it compare truncated. */
@@ -56,4 +57,14 @@ export function periodRange(start: string | undefined, end: string | undefined):
   if (lo === undefined || hi === undefined) return undefined;
   if (!start && !end) return undefined;
   return { lo, hi };
+}
+
+/**
+ * The stand-in target rid of a reference whose target is not stored (yet), or lives on another server: a negative
+ * 63-bit hash of `Type/id` (or of the url), so every reference is one `target_rid` whatever its state, and a search by
+ * id is one index range. Real rids are positive; when the target is created the stand-in is replaced by its rid.
+ */
+export function unresolvedRid(key: string): string {
+  const h = createHash('sha256').update(key).digest().readBigUInt64BE(0) & 0x7fffffffffffffffn;
+  return String(-h - 1n);
 }

@@ -10,7 +10,7 @@ import { dateCondition, instantCondition } from '../date-range.ts';
 import type { ColumnMatch, Criterion, Match, RefValue } from '../parse/query.ts';
 import type { SearchParam } from '../registry/registry.ts';
 import type { TokenValue } from '../parse/values.ts';
-import { normalizeString, parseReference } from '../index/normalize.ts';
+import { normalizeString, unresolvedRid } from '../index/normalize.ts';
 
 /** Collects bound parameters; `$1` is always the tenant. */
 export class Binder {
@@ -62,25 +62,22 @@ function prefixCond(col: string, norms: string[], b: Binder): string {
 }
 
 /**
- * Reference values. A local reference is found through the target's rid (resolved now from `resources`, whether the
- * target is live or deleted) on the target index; references stored before their target existed, and references to
- * other servers (kept with an empty target_type), are found by id or url among the unresolved rows.
+ * Reference values: every reference row has a target_rid (the target's rid, or the stand-in of an unresolved or
+ * external reference, see index/normalize.ts), so each value is one equality on search_reference_target. A single
+ * Type/id is a scalar subquery (an InitPlan): the index range then comes back in rid order, and a page reads only
+ * _count entries however many resources point at a popular target (a network, say).
  */
 function refSet(p: SearchParam, m: { values: RefValue[]; types: string[] }, b: Binder): string {
-  const local = m.values.filter((v) => v.url === undefined && (!v.type || m.types.includes(v.type)));
-  const targets = local.map((v) => (v.type ? `(t.resource_type = ${b.add(v.type)} AND t.id = ${b.add(v.id)})` : `(t.resource_type = ANY(${b.add(m.types)}::text[]) AND t.id = ${b.add(v.id)})`));
-  const parts: string[] = [];
-  if (targets.length) {
-    parts.push(setIndex(b, 'search_reference', p.pid, (a) => `${a}.target_rid IN (SELECT t.rid FROM resources t WHERE t.tenant_id = $1 AND ${or(targets)})`));
+  const targets: string[] = [];
+  for (const v of m.values) {
+    if (v.url !== undefined) { targets.push(`${b.add(unresolvedRid(v.url))}::bigint`); continue; }
+    if (v.type && !m.types.includes(v.type)) continue;
+    for (const type of v.type ? [v.type] : m.types) {
+      targets.push(`coalesce((SELECT t.rid FROM resources t WHERE t.tenant_id = $1 AND t.resource_type = ${b.add(type)} AND t.id = ${b.add(v.id)}), ${b.add(unresolvedRid(`${type}/${v.id}`))}::bigint)`);
+    }
   }
-  const unresolved = m.values.map((v) => {
-    // references elsewhere are stored with an empty target_type (see index/extract.ts)
-    if (v.url !== undefined) return (a: string) => `(${a}.target_id = ${b.add(parseReference(v.url!)?.id ?? '')} AND ${a}.target_type = '' AND ${a}.url = ${b.add(v.url)})`;
-    if (v.type && !m.types.includes(v.type)) return undefined;
-    return (a: string) => `(${a}.target_id = ${b.add(v.id)} AND ${v.type ? `${a}.target_type = ${b.add(v.type)}` : `${a}.target_type = ANY(${b.add(m.types)}::text[])`})`;
-  }).filter((f): f is (a: string) => string => f !== undefined);
-  if (unresolved.length) parts.push(setIndex(b, 'search_reference', p.pid, (a) => `${a}.target_rid IS NULL AND ${or(unresolved.map((f) => f(a)))}`));
-  return parts.length ? parts.join(' UNION ALL ') : 'SELECT NULL::bigint AS rid WHERE false';
+  if (targets.length === 0) return 'SELECT NULL::bigint AS rid WHERE false';
+  return setIndex(b, 'search_reference', p.pid, (a) => (targets.length === 1 ? `${a}.target_rid = ${targets[0]}` : `${a}.target_rid = ANY(ARRAY[${targets.join(', ')}])`));
 }
 
 /** All prefixes of a URI at path boundaries (for `:above`). */

@@ -43,24 +43,22 @@ export async function up(knex: Knex, app: string): Promise<void> {
     CREATE INDEX search_string_rid ON search_string (tenant_id, rid, pid);
     CREATE INDEX search_string_trgm ON search_string USING gin (tenant_id, pid, norm gin_trgm_ops) WHERE trgm;
 
-    -- references: local ones as (target_type, target_id) with url NULL, resolved to the target's rid when it exists
-    -- (rids are stable: updates and deletions keep the resources row), so chains, _has and includes join index to
-    -- index without touching resources; references elsewhere keep their absolute url, with target_type ''
+    -- references: target_rid is the target's rid (rids are stable: updates and deletions keep the resources row), so
+    -- chains, _has and includes join index to index without touching resources; a reference to a resource not stored
+    -- (yet) or on another server gets a negative stand-in (a hash of Type/id or of the url), replaced by the rid when
+    -- the target is created. A search by id is then one range of search_reference_target, in rid order.
     CREATE TABLE search_reference (
       tenant_id   text NOT NULL,
       pid         integer NOT NULL,
       rid         bigint NOT NULL,
-      target_type text COLLATE "C" NOT NULL,
+      target_type text COLLATE "C" NOT NULL,  -- '' for references to other servers
       target_id   text COLLATE "C" NOT NULL,
-      url         text,
-      target_rid  bigint
+      url         text,                       -- absolute url of references to other servers
+      target_rid  bigint NOT NULL
     );
-    -- a search by id resolves the id to a rid first and walks this index (one range, in rid order)
     CREATE INDEX search_reference_target ON search_reference (tenant_id, pid, target_rid, rid);
     CREATE INDEX search_reference_rid ON search_reference (tenant_id, rid, pid) INCLUDE (target_rid, target_type);
-    -- references to resources not (yet) stored, and to other servers: searched by id or url, resolved when the
-    -- target is created
-    CREATE INDEX search_reference_unresolved ON search_reference (tenant_id, pid, target_id, target_type, rid) WHERE target_rid IS NULL;
+    CREATE INDEX search_reference_unresolved ON search_reference (tenant_id, target_rid) WHERE target_rid < 0;
 
     -- dates and periods as [lo, hi) ranges (open ends are ±infinity)
     CREATE TABLE search_date (
@@ -99,7 +97,7 @@ export async function up(knex: Knex, app: string): Promise<void> {
     -- targets are strongly correlated with their parameter (and tenant), which per-column statistics cannot see.
     -- (Default statistics targets: raising them to 1000 tripled planning time for little gain.)
     CREATE STATISTICS search_token_stats (mcv, ndistinct, dependencies) ON tenant_id, pid, code, system FROM search_token;
-    CREATE STATISTICS search_reference_stats (mcv, ndistinct, dependencies) ON tenant_id, pid, target_type, target_id FROM search_reference;
+    CREATE STATISTICS search_reference_stats (mcv, ndistinct, dependencies) ON tenant_id, pid, target_rid FROM search_reference;
 
     -- type-level listing in rid order (the default search order: stable while resources are updated)
     CREATE INDEX resources_type_rid ON resources (tenant_id, resource_type, rid) WHERE NOT deleted;
