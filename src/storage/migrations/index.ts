@@ -8,6 +8,7 @@ import * as m002 from './002-search.ts';
 import * as m003 from './003-audit.ts';
 import * as m004 from './004-auth.ts';
 import * as m006 from './006-export.ts';
+import * as m007 from './007-adequacy.ts';
 import * as m005 from './005-saml-sessions.ts';
 
 export interface Migration { name: string; up(knex: Knex, appRole: string): Promise<void>; down(knex: Knex, appRole: string): Promise<void> }
@@ -18,6 +19,7 @@ export const MIGRATIONS: Migration[] = [
   { name: '003-audit', ...m003 },
   { name: '004-auth', ...m004 },
   { name: '006-export', ...m006 },
+  { name: '007-adequacy', ...m007 },
   { name: '005-saml-sessions', ...m005 },
 ];
 
