@@ -43,7 +43,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<{ s
     validator: createValidator(),
     search: createSearchEngine(),
     logger,
-    auth: { clients: new ClientRegistry(database.db), keys: new SigningKeys(database.db) },
+    auth: { clients: new ClientRegistry(database.db, { production: config.production }), keys: new SigningKeys(database.db) },
     rateLimiters: await createRateLimiters(config),
     sessions: new StaffSessions(database.db, config),
   };
@@ -74,9 +74,13 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `${config.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  // Absolute URLs (links, Location, token audience) come from configuration, never from the request's Host header,
+  // which a client controls; without PUBLIC_BASE_URL (development) the listening address is the base.
+  config.publicBaseUrl ??= url;
   let closing: Promise<void> | undefined;
   return {
-    url: `${config.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url,
     services,
     database,
     audit,

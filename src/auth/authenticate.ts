@@ -1,7 +1,7 @@
 /**
  * Authentication for one tenant's routes: a SMART access token (Bearer) makes the caller a client, a staff session
  * cookie makes them staff, and anything else is anonymous. A presented credential that does not check out is a 401
- * (never silently anonymous); a valid token of another tenant is a 403.
+ * (never silently anonymous), and so is a token of another tenant (it was not signed by this tenant's keys).
  */
 import type { NextFunction, Request, Response } from 'express';
 import jwt from 'jsonwebtoken';
@@ -26,7 +26,8 @@ export async function verifyAccessToken(deps: AuthDeps, token: string, tenant: s
   const decoded = jwt.decode(token, { complete: true });
   if (!decoded || typeof decoded.payload !== 'object') throw unauthorized('The access token is not a JWT');
   const claimed = (decoded.payload as jwt.JwtPayload).tenant;
-  if (claimed !== tenant) throw new FhirError('forbidden', 'This access token was issued for another tenant');
+  // Tokens are signed with per-tenant keys, so for this tenant another tenant's token is simply not valid (RFC 6750).
+  if (claimed !== tenant) throw unauthorized('This access token was not issued for this tenant');
   const key = decoded.header.kid ? await deps.keys.verificationKey(tenant, decoded.header.kid) : undefined;
   if (!key) throw unauthorized('The access token was not signed by this server');
   let claims: jwt.JwtPayload;

@@ -35,9 +35,9 @@ runCli(async () => {
       try { jwks = JSON.parse(fs.readFileSync(values.jwks, 'utf8')); } catch (e) { throw new Error(`Cannot read a JWKS from ${values.jwks}: ${(e as Error).message}`); }
     }
   }
-  await withDatabase(async ({ db }) => {
+  await withDatabase(async ({ db }, config) => {
     if (!(await new TenantRegistry(db).get(values.tenant!))) throw new Error(`Tenant "${values.tenant}" does not exist. Create it with: npm run tenant -- create ${values.tenant}`);
-    const clients = new ClientRegistry(db);
+    const clients = new ClientRegistry(db, { production: config.production });
     if (cmd === 'register') {
       try {
         const c = await clients.register(values.tenant!, { name: values.name!, scopes: values.scope!.split(/\s+/).filter(Boolean), jwks, jwksUri: values['jwks-uri'] });

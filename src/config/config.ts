@@ -97,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: int('MAX_BODY_BYTES', env.MAX_BODY_BYTES, 20 * 1024 * 1024, 1024),
     defaultPageSize: Math.min(int('DEFAULT_PAGE_SIZE', env.DEFAULT_PAGE_SIZE, 20, 1), maxPageSize),
     maxPageSize,
-    publicBaseUrl: env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, '') : undefined,
+    publicBaseUrl: publicBaseUrl(env),
     dbPoolMax: int('DB_POOL_MAX', env.DB_POOL_MAX, 10, 1),
     redisUrl: env.REDIS_URL || undefined,
     rateLimit: {
@@ -211,4 +211,15 @@ function exportConfig(env: NodeJS.ProcessEnv): ExportConfig {
     publishCron: env.BULK_PUBLISH_CRON ?? '0 3 * * *',
     publishGraceSeconds: int('BULK_PUBLISH_GRACE_SECONDS', env.BULK_PUBLISH_GRACE_SECONDS, 3600, 0),
   };
+}
+
+function publicBaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const v = env.PUBLIC_BASE_URL;
+  if (!v) {
+    // Absolute URLs must not come from the Host header in production; development uses the listening address.
+    if (env.NODE_ENV === 'production') throw new Error('Configuration error: set PUBLIC_BASE_URL (e.g. https://directory.example.org) in production');
+    return undefined;
+  }
+  try { new URL(v); } catch { throw new Error(`Configuration error: PUBLIC_BASE_URL "${v}" is not a URL`); }
+  return v.replace(/\/+$/, '');
 }

@@ -78,12 +78,12 @@ describe('who may export (20, 21)', () => {
     assert.deepEqual([...new Set(all.manifest.output.map((o) => o.type))].sort(), PLAN_NET.filter((t) => t !== 'InsurancePlan' || all.manifest.output.some((o) => o.type === t)));
   });
 
-  test('scopes without read (write-only) or of another tenant: 403', async () => {
+  test('scopes without read (write-only): 403; a token of another tenant: 401 (not valid here)', async () => {
     const writeOnly = await clientToken(srv, srv.tenant, ['system/*.cud']);
     assert.equal((await kickoff(srv.base, writeOnly.token)).status, 403);
     const other = await srv.newTenant('exp-other');
     const stranger = await clientToken(srv, other, ['system/*.read']);
-    assert.equal((await kickoff(srv.base, stranger.token)).status, 403);
+    assert.equal((await kickoff(srv.base, stranger.token)).status, 401);
   });
 });
 

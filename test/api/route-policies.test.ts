@@ -1,7 +1,7 @@
 /**
  * Every registered route declares its policy in one place, and the permission matrix holds for every route:
  * anonymous, each staff role (sessions from the real session store; saml-*.test.ts signs users in through a real
- * IdP), a read-scoped client, a cruds client, and a client of another tenant.
+ * IdP), a read-scoped client, a cruds client, and a client of another tenant (whose token is simply invalid here: 401).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,11 +77,11 @@ test('permission matrix: every declared route × anonymous, each staff role, rea
       } else switch (route.policy) {
         // a credential of another tenant is refused everywhere, public routes included (it is never silently ignored)
         case 'public': expectRefused = who === 'stranger'; break;
-        case 'directory:read': expectRefused = who === 'stranger'; expectStatus = who === 'stranger' ? 403 : undefined; break;
-        case 'directory:write': expectRefused = who !== 'writer'; expectStatus = who === 'anonymous' ? 401 : who === 'writer' ? undefined : 403; break;
+        case 'directory:read': expectRefused = who === 'stranger'; expectStatus = who === 'stranger' ? 401 : undefined; break;
+        case 'directory:write': expectRefused = who !== 'writer'; expectStatus = who === 'anonymous' || who === 'stranger' ? 401 : who === 'writer' ? undefined : 403; break;
         // bulk export: any client whose scopes let it read (the export itself is limited to the readable types)
-        case 'export:run': expectRefused = who === 'anonymous' || who === 'stranger'; expectStatus = who === 'anonymous' ? 401 : who === 'stranger' ? 403 : undefined; break;
-        default: expectRefused = true; expectStatus = who === 'anonymous' ? 401 : 403; break; // staff-only permissions
+        case 'export:run': expectRefused = who === 'anonymous' || who === 'stranger'; expectStatus = expectRefused ? 401 : undefined; break;
+        default: expectRefused = true; expectStatus = who === 'anonymous' || who === 'stranger' ? 401 : 403; break; // staff-only permissions
       }
       if (refused !== expectRefused || (expectStatus !== undefined && r.status !== expectStatus)) {
         failures.push(`${route.method} ${route.path} as ${who}: ${r.status} (policy ${route.policy})`);

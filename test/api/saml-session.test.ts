@@ -111,7 +111,7 @@ test('Secure is left off only for plain HTTP from and to loopback (explicit dev/
   assert.equal(cookieIsSecure(req({ secure: true, protocol: 'https' }), dev), true);
   assert.equal(cookieIsSecure(req({}), { sessionInsecureLoopback: false, publicBaseUrl: undefined }), true, 'exception switched off');
   assert.equal(cookieIsSecure(req({}), { sessionInsecureLoopback: true, publicBaseUrl: 'https://directory.example' }), true, 'public URL is https');
-  assert.equal(loadConfig({ NODE_ENV: 'production', SESSION_INSECURE_LOOPBACK: 'true' }).sessionInsecureLoopback, false, 'never in production');
+  assert.equal(loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://directory.example', SESSION_INSECURE_LOOPBACK: 'true' }).sessionInsecureLoopback, false, 'never in production');
   // over the wire: a request naming a non-loopback host gets a Secure cookie
   // (fetch may not set Host, so node:http does)
   const { statusCode, setCookie } = await new Promise<{ statusCode?: number; setCookie?: string[] }>((resolve, reject) => {

@@ -204,13 +204,14 @@ describe('access token attacks are refused', () => {
     assert.equal((await requestToken(assertion(key, id))).status, 401);
   });
 
-  test('a token of another tenant is refused with 403, never data', async () => {
+  test('a token of another tenant is refused with 401 (not signed by that tenant), never data', async () => {
     const t = await requestToken(assertion(es, clientId));
     const otherTenant = await srv.newTenant('other');
     await fhir(`${srv.url}/t/${otherTenant}/fhir/Organization/secret`, { method: 'PUT', json: { ...example('Organization-Acme'), id: 'secret' } });
     await srv.services.tenants.updateSettings(otherTenant, { requireAuthForReads: true });
     const r = await fhir(`${srv.url}/t/${otherTenant}/fhir/Organization/secret`, { headers: { authorization: `Bearer ${t.body.access_token}` } });
-    assert.equal(r.status, 403);
+    assert.equal(r.status, 401);
+    assert.match(r.headers.get('www-authenticate') ?? '', /invalid_token/);
     assert.doesNotMatch(r.text, /Acme/);
   });
 

@@ -18,8 +18,8 @@ export const tokenUrl = (services: AppServices, req: Request, tenant: string) =>
 export const fhirBaseUrl = (services: AppServices, req: Request, tenant: string) => `${tenantOrigin(services, req)}/t/${tenant}/fhir`;
 
 export function smartConfiguration(services: AppServices, req: Request, tenant: string) {
+  // no `issuer`: this is not an OpenID provider (the SMART spec and Inferno expect it absent for backend services)
   return {
-    issuer: fhirBaseUrl(services, req, tenant),
     jwks_uri: `${tenantOrigin(services, req)}/t/${tenant}/auth/jwks`,
     token_endpoint: tokenUrl(services, req, tenant),
     token_endpoint_auth_methods_supported: ['private_key_jwt'],
@@ -27,6 +27,7 @@ export function smartConfiguration(services: AppServices, req: Request, tenant: 
     grant_types_supported: ['client_credentials'],
     scopes_supported: ['system/*.read', 'system/*.rs', 'system/*.write', 'system/*.cruds',
       ...['Endpoint', 'HealthcareService', 'InsurancePlan', 'Location', 'Organization', 'OrganizationAffiliation', 'Practitioner', 'PractitionerRole'].map((t) => `system/${t}.rs`)],
+    code_challenge_methods_supported: ['S256'],
     capabilities: ['client-confidential-asymmetric', 'permission-v1', 'permission-v2'],
   };
 }

@@ -51,8 +51,13 @@ export async function issueToken(deps: TokenDeps, tenant: string, form: Record<s
   const claims = decoded.payload as jwt.JwtPayload;
   const clientId = claims.iss;
   if (typeof clientId !== 'string' || claims.sub !== clientId) throw new OAuthError('invalid_client', 'Assertion iss and sub must both be the client id');
+  const formClientId = str('client_id');
+  if (formClientId !== undefined && formClientId !== clientId) throw new OAuthError('invalid_client', 'client_id does not match the assertion iss');
   const client = await deps.clients.get(tenant, clientId);
   if (!client || client.revokedAt) throw new OAuthError('invalid_client', 'Unknown or revoked client');
+  // A jku header may only name the client's registered JWKS URL; anything else is refused without fetching it.
+  const jku = (decoded.header as { jku?: unknown }).jku;
+  if (jku !== undefined && (typeof jku !== 'string' || jku !== client.jwksUri)) throw new OAuthError('invalid_client', 'Assertion jku is not the client\'s registered JWKS URL');
 
   let key;
   try { key = await deps.clients.publicKey(client, decoded.header.kid); } catch { throw new OAuthError('invalid_client', 'Could not fetch the client\'s JWKS'); }
