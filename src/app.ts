@@ -9,6 +9,7 @@ import { pinoHttp } from 'pino-http';
 import type { AppServices } from './fhir/services.ts';
 import { fhirRouter } from './fhir/routes.ts';
 import { bulkDataRouter } from './fhir/operations/routes.ts';
+import { adequacyRouter } from './adequacy/routes.ts';
 import { errorHandler } from './http/errors.ts';
 import { FhirError } from './fhir/outcome/errors.ts';
 import { runWithContext, currentContext } from './http/request-context.ts';
@@ -100,6 +101,7 @@ export function buildApp(services: AppServices, opts: { audit?: AuditService; me
   app.use('/t/:tenant', samlRouter(services));
   app.use('/t/:tenant/admin', adminRouter(services));
   app.use('/t/:tenant/fhir/AuditEvent', auditEventRouter(services)); // not a Plan-Net type: ahead of the FHIR router
+  app.use('/t/:tenant/fhir', adequacyRouter(services)); // $network-adequacy, -status, -file, -dataset
   app.use('/t/:tenant/fhir', bulkDataRouter(services)); // $export, $export-status, $export-file, $bulk-publish
   app.use('/t/:tenant/fhir', fhirRouter(services));
 

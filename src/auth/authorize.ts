@@ -9,7 +9,7 @@
 import { FhirError } from '../fhir/outcome/errors.ts';
 import type { Identity } from './identity.ts';
 import { ROLES, type Permission, type RoutePolicy } from './permissions.ts';
-import { scopesAllow } from './smart/scopes.ts';
+import { ADEQUACY_SCOPE, scopesAllow } from './smart/scopes.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
 
 export function staffPermissions(roles: string[]): Set<Permission> {
@@ -21,6 +21,7 @@ function clientHas(scopes: string[], permission: Permission, resourceType?: stri
     case 'directory:read': return scopesAllow(scopes, resourceType ?? '*', 'r') || scopesAllow(scopes, resourceType ?? '*', 's');
     case 'directory:write': return ['c', 'u', 'd'].every((op) => scopesAllow(scopes, '*', op));
     case 'export:run': return scopesAllow(scopes, '*', 'r') || scopesAllow(scopes, resourceType ?? '*', 'r');
+    case 'adequacy:run': return scopes.includes(ADEQUACY_SCOPE); // not a resource scope: granted to regulators' clients
     default: return false; // audit, client management and tenant administration are staff-only
   }
 }

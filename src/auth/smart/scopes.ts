@@ -7,7 +7,11 @@ export interface ParsedScope { type: string; ops: Set<string> }
 
 const V1: Record<string, string> = { read: 'rs', write: 'cud', '*': 'cruds' };
 
+/** Runs network-adequacy reports (permission adequacy:run); not a FHIR resource scope (ADR 8). */
+export const ADEQUACY_SCOPE = 'system/adequacy.run';
+
 export function parseScope(scope: string): ParsedScope | undefined {
+  if (scope === ADEQUACY_SCOPE) return { type: '$adequacy', ops: new Set(['x']) };
   const m = /^system\/(\*|[A-Z][A-Za-z]+)\.(read|write|\*|[cruds]+)(\?.*)?$/.exec(scope);
   if (!m || m[3]) return undefined; // query-constrained v2 scopes are not supported
   const ops = V1[m[2]] ?? m[2];

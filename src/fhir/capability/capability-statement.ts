@@ -64,7 +64,7 @@ export function buildCapabilityStatement(baseUrl: string, search: SearchEngine &
       resource,
       interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
       // system-level Bulk Data export (Group and Patient levels are not offered: no Groups or Patients here)
-      operation: [{ name: 'export', definition: BULK_EXPORT_OPERATION }, ...(search.operations ?? []).map((o) => ({ name: o.name, definition: o.definition }))],
+      operation: [{ name: 'export', definition: BULK_EXPORT_OPERATION }, { name: 'network-adequacy', definition: 'https://plannet-directory.example.org/fhir/OperationDefinition/network-adequacy' }, ...(search.operations ?? []).map((o) => ({ name: o.name, definition: o.definition }))],
     }],
   };
 }

@@ -1,0 +1,94 @@
+/**
+ * The `network-adequacy` job kind on the pg-boss runner: one job per report. The job row (adequacy_jobs, migration
+ * 007) holds the parameters, who asked, progress and, once complete, the file list; the files go to the job file
+ * storage under tenants/{tenant}/adequacy/{job}/ and are served through signed, expiring URLs.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AppServices } from '../fhir/services.ts';
+import { FhirError } from '../fhir/outcome/errors.ts';
+import type { JobContext, JobKind, RunningJob } from '../jobs/kinds.ts';
+import type { JobRunner } from '../jobs/runner.ts';
+import type { TenantTx } from '../storage/db.ts';
+import { AdequacyInputError, runAdequacy } from './run.ts';
+import { loadTenantOverrides } from './store.ts';
+
+export interface AdequacyParams {
+  networks: string[];
+  plan?: string;
+  states: string[];
+  counties: string[];
+  types: string[];
+  mapTypes?: string[];
+  asOf: string;
+  standards: 'cms' | 'tenant' | 'default';
+}
+export interface AdequacyJobData { tenant: string; jobId: string }
+export interface AdequacyFile { name: string; contentType: string; bytes: number }
+export interface AdequacyJobRow {
+  id: string; status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled'; params: AdequacyParams; requesterKind: string; requesterId: string | null;
+  storage: string; progress: string | null; files: AdequacyFile[] | null; error: object | null;
+}
+
+export const ADEQUACY_KIND_NAME = 'network-adequacy';
+export const adequacyPrefix = (tenant: string, job: string) => `tenants/${tenant}/adequacy/${job}/`;
+
+export async function insertAdequacyJob(tx: TenantTx, runner: JobRunner, params: AdequacyParams, requester: { kind: string; id: string | null }): Promise<string> {
+  const id = randomUUID();
+  await tx.query(`INSERT INTO adequacy_jobs (tenant_id, job_id, status, params, requester_kind, requester_id, storage) VALUES ($1, $2, 'queued', $3, $4, $5, $6)`,
+    [tx.tenant, id, JSON.stringify(params), requester.kind, requester.id, runner.storage.id]);
+  await runner.send(ADEQUACY_KIND_NAME, { tenant: tx.tenant, jobId: id } satisfies AdequacyJobData, { tx, id });
+  return id;
+}
+
+export async function getAdequacyJob(tx: TenantTx, id: string): Promise<AdequacyJobRow | undefined> {
+  const r = await tx.query(`SELECT * FROM adequacy_jobs WHERE tenant_id = $1 AND job_id = $2`, [tx.tenant, id]);
+  const x = r.rows[0];
+  if (!x) return undefined;
+  return { id: x.job_id, status: x.status, params: x.params, requesterKind: x.requester_kind, requesterId: x.requester_id, storage: x.storage, progress: x.progress, files: x.files, error: x.error };
+}
+
+async function update(services: AppServices, tenant: string, id: string, set: string, values: unknown[]): Promise<void> {
+  await services.db.withTenant(tenant, (tx) => tx.query(`UPDATE adequacy_jobs SET ${set} WHERE tenant_id = $1 AND job_id = $2 AND status IN ('queued', 'running')`, [tenant, id, ...values]));
+}
+
+export async function runAdequacyJob(job: RunningJob<AdequacyJobData>, ctx: JobContext): Promise<void> {
+  const { tenant, jobId } = job.data;
+  const { services, storage, logger } = ctx;
+  const row = await services.db.withTenant(tenant, (tx) => getAdequacyJob(tx, jobId));
+  if (!row || (row.status !== 'queued' && row.status !== 'running')) return;
+  await update(services, tenant, jobId, `status = 'running', progress = 'starting'`, []);
+  const prefix = adequacyPrefix(tenant, jobId);
+  try {
+    await storage.deletePrefix(prefix);
+    const p = row.params;
+    const overrides = await loadTenantOverrides(services.db, tenant);
+    if (p.standards === 'cms') delete overrides.criteria;
+    if (p.standards === 'tenant' && !overrides.criteria) throw new AdequacyInputError('standards=tenant, but this tenant has uploaded no criteria');
+    const result = await runAdequacy(services.db, {
+      tenant, networks: p.networks, plan: p.plan, states: p.states, counties: p.counties, types: p.types, mapTypes: p.mapTypes, asOf: p.asOf, ...overrides,
+    }, async (text) => { job.signal.throwIfAborted(); await update(services, tenant, jobId, 'progress = $3', [text.slice(0, 200)]); });
+    const files: AdequacyFile[] = [];
+    for (const f of result.files) {
+      const w = await storage.createWriter(`${prefix}${f.name}`);
+      await w.write(f.body);
+      files.push({ name: f.name, contentType: f.contentType, bytes: await w.close() });
+    }
+    await update(services, tenant, jobId, `status = 'completed', progress = 'done', files = $3, finished_at = now()`, [JSON.stringify(files)]);
+    logger.info({ tenant, job: jobId, files: files.length, rows: result.rows }, 'network adequacy report completed');
+  } catch (err) {
+    const permanent = err instanceof AdequacyInputError || (err instanceof FhirError && err.status < 500);
+    if (!permanent && !job.lastAttempt) throw err;
+    const fe = err instanceof AdequacyInputError ? new FhirError('bad-request', err.message) : err instanceof FhirError ? err : new FhirError('internal', 'The adequacy report failed; it has been logged. Start a new one.');
+    await update(services, tenant, jobId, `status = 'failed', error = $3, finished_at = now()`, [JSON.stringify(fe.toOutcome())]);
+    await storage.deletePrefix(prefix).catch(() => {});
+    logger.error({ err }, 'network adequacy report failed');
+  }
+}
+
+export const NETWORK_ADEQUACY_KIND: JobKind<AdequacyJobData> = {
+  name: ADEQUACY_KIND_NAME,
+  heartbeat: true,
+  expireInSeconds: 2 * 3600,
+  concurrency: () => 1,
+  run: runAdequacyJob,
+};
