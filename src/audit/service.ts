@@ -166,8 +166,7 @@ export class AuditService {
         this.#admitted--;
         try { this.#finish(rc, state, res); } catch (err) { this.#logger.error({ code: (err as { code?: string }).code }, 'audit row could not be built'); }
       };
-      res.once('finish', done);
-      res.once('close', done);
+      res.once('close', done); // after 'finish' for a completed response, or when the connection went away first
       next();
     };
   }
@@ -224,7 +223,8 @@ export class AuditService {
   }
 
   #finish(rc: RequestContext, state: RequestAudit, res: Response): void {
-    const status = res.headersSent ? res.statusCode : 499; // 499: the client went away before an answer was sent
+    // 499: the response did not complete (the client went away, or a streamed answer was cut off)
+    const status = res.writableFinished ? res.statusCode : 499;
     // A committed in-transaction row already records this request if the response ended the way that row says.
     if (state.txStatuses.length > 0 && state.txStatuses[state.txStatuses.length - 1] === status) return;
     const d = state.info;

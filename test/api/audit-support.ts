@@ -45,8 +45,9 @@ const testSessions = {
   },
 };
 
-export async function startAuditServer(opts: { overrides?: Partial<Config>; logLevel?: string } = {}): Promise<AuditTestServer> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plannet-audit-'));
+/** `dataDir`: share another instance's (its development keys), as instances of one deployment share their keys. */
+export async function startAuditServer(opts: { overrides?: Partial<Config>; logLevel?: string; dataDir?: string } = {}): Promise<AuditTestServer> {
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'plannet-audit-'));
   const base = loadConfig({ ...process.env, DATABASE_URL: testDatabaseUrl(), DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
   const config: Config = {
     ...base, seedDemo: false,
@@ -87,7 +88,7 @@ export async function startAuditServer(opts: { overrides?: Partial<Config>; logL
     base: `${server.url}/t/${tenant}/fhir`,
     clientId: (t = tenant) => clients.get(t)!,
     writeAuth: async (t = tenant) => `Bearer ${await mintAccessToken(server.services.auth.keys, t, clients.get(t)!, ['system/*.cruds'], `${server.url}/t/${t}/fhir`)}`,
-    close: async () => { await close(); fs.rmSync(dataDir, { recursive: true, force: true }); },
+    close: async () => { await close(); if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true }); },
   };
 }
 

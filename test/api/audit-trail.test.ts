@@ -222,7 +222,7 @@ test('shutdown flushes buffered rows', async () => {
 });
 
 test('the chain stays intact under concurrent writes and reads from two service instances', async () => {
-  const second = await startAuditServer();
+  const second = await startAuditServer({ dataDir: srv.dataDir }); // same deployment: same keys
   try {
     const tenant = srv.tenant;
     const auth = await srv.writeAuth();
