@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, fhir, type TestServer } from '../helpers/server.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import { exportableTypes } from '../../src/fhir/operations/export.ts';
 import { clientToken, kickoff, loadSynthetic, poll, runExport, download, PLAN_NET, type Manifest } from './export-support.ts';
 
 let srv: TestServer;
@@ -76,6 +77,17 @@ describe('who may export (20, 21)', () => {
     assert.deepEqual([...new Set(manifest.output.map((o) => o.type))].sort(), ['Location', 'Practitioner']);
     const all = await runExport(srv.base, reader.token);
     assert.deepEqual([...new Set(all.manifest.output.map((o) => o.type))].sort(), PLAN_NET.filter((t) => t !== 'InsurancePlan' || all.manifest.output.some((o) => o.type === t)));
+  });
+
+  test('staff: a role with export:run may export every type; one without it may not; no identity is 401', async () => {
+    const tenant = (await srv.services.tenants.get(srv.tenant))!;
+    const staff = (roles: string[]) => ({ kind: 'staff' as const, tenant: srv.tenant, userId: 'u1', roles, sessionId: 's1' });
+    assert.deepEqual(exportableTypes(staff(['exporter']), tenant), PLAN_NET);
+    assert.deepEqual(exportableTypes(staff(['admin']), tenant), PLAN_NET);
+    assert.throws(() => exportableTypes(staff(['viewer']), tenant), (e: any) => e.status === 403);
+    assert.throws(() => exportableTypes({ ...staff(['exporter']), tenant: 'someone-else' }, tenant), (e: any) => e.status === 403);
+    assert.throws(() => exportableTypes({ kind: 'anonymous' }, tenant), (e: any) => e.status === 401);
+    assert.deepEqual(exportableTypes({ kind: 'client', tenant: srv.tenant, clientId: 'c', scopes: ['system/Location.rs', 'system/Endpoint.read'], tokenId: 't' }, tenant), ['Endpoint', 'Location']);
   });
 
   test('scopes without read (write-only): 403; a token of another tenant: 401 (not valid here)', async () => {

@@ -13,6 +13,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -119,10 +120,11 @@ try {
   const queue = [...manifest.output];
   await Promise.all(Array.from({ length: parallelDownloads }, async () => {
     for (let o = queue.shift(); o; o = queue.shift()) {
-      const res = await fetch(o.url, { headers: { 'accept-encoding': 'identity' } });
-      if (res.status !== 200) throw new Error(`download ${o.type}: ${res.status}`);
+      // a plain node:http GET (as bulk-data-client's got makes), identity encoding, no token
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(o.url, { headers: { 'accept-encoding': 'identity' } }, resolve).on('error', reject));
+      if (res.statusCode !== 200) throw new Error(`download ${o.type}: ${res.statusCode}`);
       let n = 0;
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
         bytes += chunk.length;
         for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
       }

@@ -46,7 +46,7 @@ function appendFilter(sql: { text: string; values: unknown[] }, values: unknown[
 
 export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportAttemptResult> {
   const { db, storage, tenant, params, signal } = o;
-  const batchSize = o.batchSize ?? 1000;
+  const batchSize = o.batchSize ?? 500;
   const settled = await settledTransactionTime(db.pool, o.snapshotMarginMs, { signal });
   const tt = settled.transactionTime;
   const ttIso = tt.toISOString();

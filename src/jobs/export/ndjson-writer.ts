@@ -3,14 +3,14 @@
  * `Practitioner-1.ndjson`, `Practitioner-2.ndjson`, ... and optionally gzip-compressed on the way to storage.
  *
  * Lines arrive one at a time as the JSON text stored in the database (nothing is parsed here) and are encoded
- * straight into one of two reusable 1 MiB buffers: while one is being written, the other fills. So memory stays flat
+ * straight into one of two reusable 256 KiB buffers: while one is being written, the other fills. So memory stays flat
  * however large the export, and no per-batch strings or buffers are built.
  */
 import zlib from 'node:zlib';
 import type { FileStorage, FileWriter } from '../storage/storage.ts';
 import type { ExportFile } from './types.ts';
 
-const BUFFER_BYTES = 1 << 20;
+const BUFFER_BYTES = 256 * 1024;
 const NEWLINE = 10;
 
 interface OpenFile { writer: FileWriter; gz?: zlib.Gzip; drained: Promise<void>; file: ExportFile }
