@@ -14,7 +14,7 @@ import { SearchIndexer } from './index/indexer.ts';
 import { parseSearch, type SearchRequest } from './parse/query.ts';
 import { countQuery, decodeCursor, encodeCursor, pageQuery, ridsQuery, sortSignature, type CursorState } from './sql/page.ts';
 import { loadIncludes, type PageResource } from './sql/include.ts';
-import { canDrive } from './sql/criteria.ts';
+import { canDrive, referenceKeys } from './sql/criteria.ts';
 import { needsTrimming, trimResource } from './result/summary.ts';
 
 /** Most included resources returned with one page. */
@@ -47,6 +47,7 @@ export class RegistrySearchEngine implements SearchEngine {
   async findIds(tx: TenantTx, resourceType: string, query: QueryPairs, limit: number): Promise<string[]> {
     const req = this.parse(resourceType, query, { baseUrl: '', strict: true, defaultCount: limit, maxCount: limit });
     req.sort = [];
+    await resolveTargets(tx, req);
     const q = pageQuery(req, tx.tenant, Math.max(1, Math.floor(limit)), undefined);
     const { rows } = await tx.query(q.text, q.values);
     return rows.map((r) => r.id as string);
@@ -60,6 +61,7 @@ export class RegistrySearchEngine implements SearchEngine {
 
   async search(tx: TenantTx, resourceType: string, query: QueryPairs, opts: SearchOptions): Promise<SearchResult> {
     const req = this.parse(resourceType, query, opts);
+    await resolveTargets(tx, req);
     const signature = sortSignature(req.sort);
     const cursor = req.cursor ? decodeCursor(req.cursor, signature) : undefined;
     const summaryCount = req.summary === 'count';
@@ -141,6 +143,18 @@ function serializeKey(v: unknown): string | number {
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'infinity' : v.toISOString();
   if (typeof v === 'number') return v;
   return String(v);
+}
+
+/** Looks up the rids of the reference targets the request names (one query, only when there are any). */
+export async function resolveTargets(tx: TenantTx, req: SearchRequest): Promise<void> {
+  const keys = referenceKeys(req.criteria);
+  req.resolved = new Map();
+  if (keys.length === 0) return;
+  const types = keys.map((k) => k.slice(0, k.indexOf('/'))), ids = keys.map((k) => k.slice(k.indexOf('/') + 1));
+  const { rows } = await tx.query(
+    `SELECT r.resource_type, r.id, r.rid FROM resources r JOIN unnest($2::text[], $3::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i
+      WHERE r.tenant_id = $1`, [tx.tenant, types, ids]);
+  for (const r of rows) req.resolved.set(`${r.resource_type}/${r.id}`, Number(r.rid));
 }
 
 /** The planner's row estimate for the criteria (no execution). */

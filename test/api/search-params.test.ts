@@ -390,6 +390,8 @@ describe('matching rids for streaming consumers (bulk export _typeFilter)', () =
     });
     assert.deepEqual(await run('PractitionerRole', [['specialty', '207R00000X']]), ['AnonRole', 'HansSoloRole1', 'JoeSmithRole1', 'JoeSmithRole2', 'JoeSmithRole3']);
     assert.deepEqual(await run('Practitioner', [['_has:PractitionerRole:practitioner:specialty', '207R00000X']]), ['HansSolo', 'JoeSmith']);
+    assert.deepEqual(await run('PractitionerRole', [['network', 'Organization/AcmeofCTStdNet']]), ALL_ROLES, 'references resolved inside the query');
+    assert.deepEqual(await run('PractitionerRole', [['practitioner', 'Practitioner/Nobody']]), []);
     assert.equal((await run('Location', [])).length, 9);
     assert.throws(() => engine.matchingRidsQuery(srv.tenant, 'Location', [['nope', 'x']]), /nope/);
   });

@@ -54,6 +54,8 @@ export interface SearchRequest {
   cursor?: string;
   /** The parameters that took effect, for the self link (no _cursor). */
   selfPairs: QueryPairs;
+  /** rids of the reference targets the criteria name, looked up before building SQL (undefined: not looked up). */
+  resolved?: Map<string, number>;
   /** The `near` criterion of the top level, for sorting by distance. */
   near?: { param: SearchParam; lat: number; lon: number; meters: number };
 }

@@ -15,8 +15,10 @@ import { normalizeString, unresolvedRid } from '../index/normalize.ts';
 /** Collects bound parameters; `$1` is always the tenant. */
 export class Binder {
   readonly values: unknown[];
+  /** `Type/id` → rid of reference targets looked up before the query was built (see resolveTargets). */
+  readonly resolved: Map<string, number> | undefined;
   #alias = 0;
-  constructor(tenant: string) { this.values = [tenant]; }
+  constructor(tenant: string, resolved?: Map<string, number>) { this.values = [tenant]; this.resolved = resolved; }
   add(v: unknown): string { this.values.push(v); return `$${this.values.length}`; }
   alias(prefix: string): string { return `${prefix}${++this.#alias}`; }
 }
@@ -63,9 +65,11 @@ function prefixCond(col: string, norms: string[], b: Binder): string {
 
 /**
  * Reference values: every reference row has a target_rid (the target's rid, or the stand-in of an unresolved or
- * external reference, see index/normalize.ts), so each value is one equality on search_reference_target. A single
- * Type/id is a scalar subquery (an InitPlan): the index range then comes back in rid order, and a page reads only
- * _count entries however many resources point at a popular target (a network, say).
+ * external reference, see index/normalize.ts), so each value is one equality on search_reference_target. Targets are
+ * looked up before the query is built (resolveTargets), so the condition is `target_rid = $n`: a constant the index
+ * can range on, in rid order — a page then reads only _count entries however many resources point at a popular
+ * target. (A subquery there would not do: under row-level security PostgreSQL will not use a qual containing one as
+ * an index condition.) Without a lookup (streaming callers) the rid is resolved inside the query instead.
  */
 function refSet(p: SearchParam, m: { values: RefValue[]; types: string[] }, b: Binder): string {
   const targets: string[] = [];
@@ -73,11 +77,26 @@ function refSet(p: SearchParam, m: { values: RefValue[]; types: string[] }, b: B
     if (v.url !== undefined) { targets.push(`${b.add(unresolvedRid(v.url))}::bigint`); continue; }
     if (v.type && !m.types.includes(v.type)) continue;
     for (const type of v.type ? [v.type] : m.types) {
-      targets.push(`coalesce((SELECT t.rid FROM resources t WHERE t.tenant_id = $1 AND t.resource_type = ${b.add(type)} AND t.id = ${b.add(v.id)}), ${b.add(unresolvedRid(`${type}/${v.id}`))}::bigint)`);
+      const key = `${type}/${v.id}`;
+      if (b.resolved) targets.push(`${b.add(b.resolved.get(key) ?? unresolvedRid(key))}::bigint`);
+      else targets.push(`coalesce((SELECT t.rid FROM resources t WHERE t.tenant_id = $1 AND t.resource_type = ${b.add(type)} AND t.id = ${b.add(v.id)}), ${b.add(unresolvedRid(key))}::bigint)`);
     }
   }
   if (targets.length === 0) return 'SELECT NULL::bigint AS rid WHERE false';
-  return setIndex(b, 'search_reference', p.pid, (a) => (targets.length === 1 ? `${a}.target_rid = ${targets[0]}` : `${a}.target_rid = ANY(ARRAY[${targets.join(', ')}])`));
+  return setIndex(b, 'search_reference', p.pid, (a) => (targets.length === 1 ? `${a}.target_rid = ${targets[0]}` : `${a}.target_rid = ANY(ARRAY[${targets.join(', ')}]::bigint[])`));
+}
+
+/** Every local `Type/id` a request's reference values (at any depth) may name. */
+export function referenceKeys(criteria: Criterion[]): string[] {
+  const out = new Set<string>();
+  const walk = (c: Criterion) => {
+    if (c.kind === 'param' && c.match.op === 'reference') {
+      for (const v of c.match.values) if (v.url === undefined) for (const t of v.type ? [v.type] : c.match.types) if (c.match.types.includes(t)) out.add(`${t}/${v.id}`);
+    } else if (c.kind === 'chain') for (const inner of c.inner.values()) walk(inner);
+    else if (c.kind === 'has') walk(c.inner);
+  };
+  for (const c of criteria) walk(c);
+  return [...out];
 }
 
 /** All prefixes of a URI at path boundaries (for `:above`). */

@@ -86,7 +86,7 @@ export interface PageQuery { text: string; values: unknown[]; keyCount: number; 
  * reads the stored JSON of just those rows. Rows carry rid, id, content and k0..kn (sort key values for the cursor).
  */
 export function pageQuery(req: SearchRequest, tenant: string, limit: number, cursor: CursorState | undefined): PageQuery {
-  const b = new Binder(tenant);
+  const b = new Binder(tenant, req.resolved);
   const back = cursor?.back === true;
   if (req.sort.length === 0) {
     const dir = back ? 'DESC' : 'ASC';
@@ -167,7 +167,7 @@ export function pageQuery(req: SearchRequest, tenant: string, limit: number, cur
 
 /** `SELECT count(*)` over the same criteria. */
 export function countQuery(req: SearchRequest, tenant: string): { text: string; values: unknown[] } {
-  const b = new Binder(tenant);
+  const b = new Binder(tenant, req.resolved);
   const d = driven(req, b);
   if (d) return { text: `SELECT count(DISTINCT d.rid)::int AS n FROM (${d.from}) d${d.where.length ? ` WHERE ${d.where.join(' AND ')}` : ''}`, values: b.values };
   const where = whereClauses(req, b);
@@ -176,7 +176,7 @@ export function countQuery(req: SearchRequest, tenant: string): { text: string; 
 
 /** Every matching rid, unordered and unpaged (for streaming consumers such as bulk export's _typeFilter). */
 export function ridsQuery(req: SearchRequest, tenant: string): { text: string; values: unknown[] } {
-  const b = new Binder(tenant);
+  const b = new Binder(tenant, req.resolved);
   const d = driven(req, b);
   if (d) return { text: `SELECT DISTINCT d.rid FROM (${d.from}) d${d.where.length ? ` WHERE ${d.where.join(' AND ')}` : ''}`, values: b.values };
   return { text: `SELECT c.rid FROM resources c WHERE ${whereClauses(req, b).join(' AND ')}`, values: b.values };
