@@ -63,8 +63,14 @@ export interface Row {
   status: Status;
 }
 
-/** Per-point result cap: enough to see any minimum count, bounded so dense areas stay cheap. */
-export function reachCap(minRequired: number): number { return Math.max(200, minRequired * 2); }
+/**
+ * Sites within reach are gathered until this many distinct ones are seen (then `within_reach_capped` is true and the
+ * count is a lower bound): enough to settle any minimum count, bounded so dense areas stay cheap.
+ */
+/** At most this many candidate sites around a county are measured directly (else one query per point). */
+const CANDIDATES = 64;
+
+export function reachCap(minRequired: number): number { return Math.max(100, minRequired + 1); }
 
 function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
@@ -113,22 +119,52 @@ export function analyze(input: AnalysisInput, onProgress?: (done: number, total:
       let capped = false;
       const nearest: number[] = [];
       let covered = 0, total = 0;
+      // Few sites near the county (the common case away from cities): take every site that can matter to any of its
+      // points in one query around the points' centre and measure exactly. Candidates: a point p's nearest site is at
+      // most rc + d0 from p (rc: farthest point from the centre c, d0: c's nearest site), so it lies within
+      // d0 + 2·rc of c; a site within max miles of p lies within rc + max of c.
+      let cand: number[] | undefined;
+      if (idx && pts.length) {
+        let clat = 0, clon = 0;
+        for (const p of pts) { clat += p.lat; clon += p.lon; }
+        clat /= pts.length; clon /= pts.length;
+        let rc = 0;
+        for (const p of pts) rc = Math.max(rc, haversineMiles(clat, clon, p.lat, p.lon));
+        const s0 = idx.sites[geokdbush.around(idx.index, clon, clat, 1)[0]];
+        const d0 = haversineMiles(clat, clon, s0.lat, s0.lon);
+        const radius = Math.max(d0 + 2 * rc, rc + crit.maxMiles) * KM_PER_MILE * 1.0001 + 0.01;
+        const found = geokdbush.around(idx.index, clon, clat, CANDIDATES + 1, radius);
+        if (found.length <= CANDIDATES) cand = found;
+      }
       for (const p of pts) {
         total += p.weight;
         if (!idx) { nearest.push(Infinity); continue; }
-        const ids = geokdbush.around(idx.index, p.lon, p.lat, cap, maxKm) as number[];
+        if (cand) {
+          let best = Infinity;
+          for (const id of cand) {
+            const s = idx.sites[id];
+            const d = haversineMiles(p.lat, p.lon, s.lat, s.lon);
+            if (d < best) best = d;
+            if (d <= crit.maxMiles) inReach.add(s.entity);
+          }
+          nearest.push(best);
+          if (best <= crit.maxMiles) covered += p.weight;
+          continue;
+        }
+        // the nearest site (any sphere radius orders sites the same way), measured with our haversine
+        const nn = geokdbush.around(idx.index, p.lon, p.lat, 1)[0];
+        const best = haversineMiles(p.lat, p.lon, idx.sites[nn].lat, idx.sites[nn].lon);
+        nearest.push(best);
+        if (best > crit.maxMiles) continue;
+        covered += p.weight;
+        // distinct sites within reach of this beneficiary, until the count is settled (cap)
+        if (inReach.size >= cap) { capped = true; continue; }
+        const ids = geokdbush.around(idx.index, p.lon, p.lat, cap, maxKm);
         if (ids.length >= cap) capped = true;
-        let best = Infinity;
         for (const id of ids) {
           const s = idx.sites[id];
-          const d = haversineMiles(p.lat, p.lon, s.lat, s.lon);
-          if (d <= crit.maxMiles) { inReach.add(s.entity); if (d < best) best = d; }
+          if (haversineMiles(p.lat, p.lon, s.lat, s.lon) <= crit.maxMiles) inReach.add(s.entity);
         }
-        if (best === Infinity) {
-          const near = geokdbush.around(idx.index, p.lon, p.lat, 1) as number[];
-          if (near.length) best = haversineMiles(p.lat, p.lon, idx.sites[near[0]].lat, idx.sites[near[0]].lon);
-        } else covered += p.weight;
-        nearest.push(best);
       }
       let withinReach = 0, accepting = 0;
       for (const e of inReach) {

@@ -12,6 +12,8 @@ import type { County, Rules } from './reference.ts';
 
 export const TRAVEL_TIME_NOTE = 'Travel time: not assessed. It needs a road network or a travel-time matrix, and none was uploaded; only great-circle distance was evaluated.';
 
+export const TRAVEL_TIME_SHORT = 'Travel time: not assessed (no travel-time matrix uploaded). Distances are great-circle miles.';
+
 export interface ReportMeta {
   networkId: string;
   networkName: string;
@@ -104,7 +106,7 @@ export function mapSvg(rows: Row[], counties: County[], type: string | undefined
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" aria-labelledby="${idPrefix}-title ${idPrefix}-desc">\n`
     + `<title id="${idPrefix}-title">${esc(title)}</title>\n<desc id="${idPrefix}-desc">${esc(desc)}</desc>\n`
     + `<rect width="${W}" height="${H}" fill="#ffffff"/>\n<g>\n${body}</g>\n${legend}`
-    + `<text x="20" y="${H - 14}" font-family="sans-serif" font-size="12" fill="#111111">${esc(TRAVEL_TIME_NOTE.slice(0, 120))}</text>\n</svg>\n`;
+    + `<text x="20" y="${H - 14}" font-family="sans-serif" font-size="12" fill="#111111">${esc(TRAVEL_TIME_SHORT)}</text>\n</svg>\n`;
 }
 
 export function barChartSvg(summaries: TypeSummary[], meta: ReportMeta, idPrefix: string): string {

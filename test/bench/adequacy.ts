@@ -1,0 +1,73 @@
+/**
+ * npm run bench:adequacy — network adequacy at national scale, in process.
+ *
+ * Builds a synthetic national network from the foundation's generator (every PractitionerRole × Location and every
+ * facility HealthcareService × Location is one provider-location; the whole synthetic directory is treated as one
+ * national network), then analyses every US county × every CMS HSD type with criteria (sample beneficiary points
+ * in each county polygon) and renders the report files. Prints wall time of each phase and peak RSS.
+ *
+ *   BENCH_PRACTITIONERS=640000 (default; ≈ 1,000,000 provider-locations)   BENCH_OUT=<dir> to keep the files
+ *
+ * Not timed against PostgreSQL: reading the network from the database is a streamed scan (src/adequacy/collect.ts)
+ * measured separately by the API tests; this measures the analysis and rendering the issue sets targets for.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { generateDirectory, BED_COUNT_EXTENSION_URL, HSD_TYPE_SYSTEM } from '../../src/seeds/synthetic/generator.ts';
+import { analyze, type Site } from '../../src/adequacy/analyze.ts';
+import { pointsFor } from '../../src/adequacy/run.ts';
+import { renderReport, type ReportMeta } from '../../src/adequacy/outputs.ts';
+import { loadReference, rollUp } from '../../src/adequacy/reference.ts';
+
+const practitioners = Number(process.env.BENCH_PRACTITIONERS ?? 640_000);
+const ref = loadReference();
+const t0 = performance.now();
+const mark = (label: string, since: number) => console.log(`${label.padEnd(44)} ${((performance.now() - since) / 1000).toFixed(1)} s`);
+
+const positions = new Map<string, [number, number]>();
+const sites: Site[] = [];
+const typesOf = (codes: string[]) => [...new Set(codes.flatMap((c) => ref.nuccToTypes.get(c) ?? []).map(rollUp))].filter((t) => ref.typeByCode.has(t));
+let entity = 0;
+for (const r of generateDirectory({ practitioners, seed: 1 }) as Iterable<any>) {
+  if (r.resourceType === 'Location') {
+    if (r.position) positions.set(r.id, [r.position.latitude, r.position.longitude]);
+  } else if (r.resourceType === 'HealthcareService' || r.resourceType === 'PractitionerRole') {
+    const chars = (r.characteristic ?? []).flatMap((c: any) => c.coding ?? []).filter((c: any) => c.system === HSD_TYPE_SYSTEM).map((c: any) => rollUp(String(c.code).padStart(3, '0')));
+    const types = chars.length ? chars : typesOf((r.specialty ?? []).flatMap((c: any) => (c.coding ?? []).map((x: any) => x.code)));
+    if (!types.length) continue;
+    const beds = (r.extension ?? []).find((e: any) => e.url === BED_COUNT_EXTENSION_URL)?.valueInteger ?? 0;
+    const e = entity++;
+    for (const l of r.location ?? []) {
+      const p = positions.get(String(l.reference).slice('Location/'.length));
+      if (p) sites.push({ entity: e, types, lat: p[0], lon: p[1], beds, accepting: true });
+    }
+  }
+}
+const tGen = performance.now();
+mark(`generate ${practitioners} practitioners → ${sites.length} provider-locations`, t0);
+
+const counties = ref.counties;
+const tPts = performance.now();
+const { points, basis, withoutShape } = pointsFor(counties, {});
+mark(`sample points (${[...points.values()].reduce((n, p) => n + p.length, 0)} in ${points.size} counties)`, tPts);
+const tA = performance.now();
+const rows = analyze({ networkId: 'national', counties, points, sites, types: ref.types, criteria: ref.criteria, rules: ref.rules });
+mark(`analyse ${counties.length} counties × ${ref.types.length} types (${rows.length} rows)`, tA);
+const tR = performance.now();
+const meta: ReportMeta = { networkId: 'national', networkName: 'Synthetic national network', serviceArea: 'all US counties', criteriaName: ref.criteria.name, criteriaYear: ref.criteria.year, asOf: '2026-01-01', coverageBasis: basis, mapTypes: ['S03'], locationsWithoutPosition: [], countiesWithoutShape: withoutShape, rules: ref.rules };
+const files = await renderReport(rows, counties, meta, { providers: [], facilities: [] });
+mark(`render ${files.length} files (${(files.reduce((n, f) => n + f.body.length, 0) / 1e6).toFixed(1)} MB)`, tR);
+const analysisWall = (performance.now() - tGen) / 1000;
+const total = (performance.now() - t0) / 1000;
+const rssMiB = process.resourceUsage().maxRSS / 1024;
+console.log(`\nprovider-locations: ${sites.length}; counties: ${counties.length}; rows: ${rows.length}; passing: ${rows.filter((r) => r.pass).length}`);
+console.log(`wall time (points + analysis + rendering): ${analysisWall.toFixed(1)} s  (target < 60 s)`);
+console.log(`wall time including generating the directory: ${total.toFixed(1)} s`);
+console.log(`peak RSS: ${rssMiB.toFixed(0)} MiB  (target < 1024 MiB)`);
+console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+if (process.env.BENCH_OUT) {
+  fs.mkdirSync(process.env.BENCH_OUT, { recursive: true });
+  for (const f of files) fs.writeFileSync(path.join(process.env.BENCH_OUT, f.name), f.body);
+  console.log(`files in ${process.env.BENCH_OUT}`);
+}
