@@ -53,7 +53,8 @@ async function main(): Promise<number> {
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
       stdio: 'inherit',
-      env: { ...process.env, TEST_DATABASE_URL: testUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
+      // One master key for the run: instances and CLIs of a test share the database, so they share its key (as in production).
+      env: { ...process.env, TEST_DATABASE_URL: testUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', MASTER_KEY: process.env.MASTER_KEY || crypto.getRandomValues(Buffer.alloc(32)).toString('base64') },
     });
     child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
   });

@@ -64,6 +64,15 @@ export interface Config {
   auditBufferMax: number;
   /** HMAC key (hex or base64, ≥ 32 bytes) signing retention checkpoints; unset → a dev key generated into dataDir. */
   auditCheckpointKey?: string;
+  /** Key-encryption key for secrets at rest (base64, 32 bytes), or a file holding it; required in production (src/security). */
+  masterKey?: string;
+  masterKeyFile?: string;
+  /** Previous master keys (comma-separated base64) that still unwrap data keys until `npm run keys -- rotate` re-wraps them. */
+  masterKeysPrevious?: string;
+  /** Read replica: reads and searches go here (read-your-writes kept per client); unset → everything on DATABASE_URL. */
+  databaseReadUrl?: string;
+  /** After a write, that client's reads stay on the primary until the replica has replayed it, at most this long. */
+  readYourWritesMs: number;
 }
 
 function int(name: string, value: string | undefined, dflt: number, min = 0): number {
@@ -128,6 +137,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditFlushIntervalMs: int('AUDIT_FLUSH_INTERVAL_MS', env.AUDIT_FLUSH_INTERVAL_MS, 200, 10),
     auditBufferMax: int('AUDIT_BUFFER_MAX', env.AUDIT_BUFFER_MAX, 50_000, 1),
     auditCheckpointKey: env.AUDIT_CHECKPOINT_KEY || undefined,
+    masterKey: env.MASTER_KEY || undefined,
+    masterKeyFile: env.MASTER_KEY_FILE ? path.resolve(env.MASTER_KEY_FILE) : undefined,
+    masterKeysPrevious: env.MASTER_KEY_PREVIOUS || undefined,
+    databaseReadUrl: env.DATABASE_READ_URL || undefined,
+    readYourWritesMs: int('READ_YOUR_WRITES_MS', env.READ_YOUR_WRITES_MS, 30_000, 0),
   };
 }
 

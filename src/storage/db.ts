@@ -13,6 +13,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config/config.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.ts';
 import { migrationSource } from './migrations/index.ts';
+import { Keyring, loadKeyring } from '../security/envelope.ts';
 
 // Parse bigint counts as numbers (our counts stay far below 2^53); keep timestamps as strings we control.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -32,6 +33,8 @@ export interface Db {
   /** Query builder only: build with it, execute with `tx.run`. */
   readonly qb: Knex;
   readonly ownerUrl: string;
+  /** Encrypts the secrets stored in this database (src/security/envelope.ts). */
+  readonly keyring: Keyring;
   withTenant<T>(tenant: string, fn: (tx: TenantTx) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T>;
   /**
    * Registers work that must commit atomically with every write transaction (the audit row of the request that
@@ -57,7 +60,7 @@ export function makeTenantTx(tenant: string, client: pg.PoolClient): TenantTx {
   };
 }
 
-export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: string; setRole: boolean; poolMax: number }): Db {
+export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: string; setRole: boolean; poolMax: number; keyring?: Keyring }): Db {
   const pool = new pg.Pool({
     connectionString: opts.appUrl, max: opts.poolMax, idleTimeoutMillis: 30_000,
     // Without a dedicated login role, the session starts as the application role (a startup parameter, so no
@@ -100,6 +103,8 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
     pool,
     qb,
     ownerUrl: opts.ownerUrl,
+    // Without a configured keyring (benches, tools), an ephemeral key: secrets written then live as long as the process.
+    keyring: opts.keyring ?? Keyring.ephemeral(),
     withTenant,
     addBeforeCommit: (hook) => { beforeCommit.push(hook); },
     query: (sql, params) => pool.query(sql, params as any[]),
@@ -149,7 +154,7 @@ export async function openDatabase(config: Config, opts: { log?: (m: string) => 
   }
   if (opts.runMigrations !== false) await migrate(ownerUrl, config.appRole);
   const appUrl = config.databaseAppUrl ?? ownerUrl;
-  const db = createDb({ appUrl, ownerUrl, appRole: config.appRole, setRole: !config.databaseAppUrl && !opts.owner, poolMax: config.dbPoolMax });
+  const db = createDb({ appUrl, ownerUrl, appRole: config.appRole, setRole: !config.databaseAppUrl && !opts.owner, poolMax: config.dbPoolMax, keyring: loadKeyring(config) });
   return {
     db,
     embedded,

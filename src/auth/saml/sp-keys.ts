@@ -6,6 +6,10 @@
 import type { Db } from '../../storage/db.ts';
 import { bookkeepingTx } from '../sessions/tx.ts';
 import { newRsaKeyWithCertificate } from './certificate.ts';
+import { Keyring } from '../../security/envelope.ts';
+
+/** Additional data binding an encrypted SP private key to its row (private keys are encrypted at rest, src/security). */
+export function spKeyContext(tenant: string, purpose: string): string { return `saml_sp_keys:${tenant}:${purpose}`; }
 
 export interface SpKey { privateKeyPem: string; certificatePem: string }
 export interface SpKeyPair { signing: SpKey; encryption: SpKey }
@@ -16,9 +20,19 @@ export class SpKeys {
   constructor(db: Db) { this.#db = db; }
 
   async #load(tenant: string): Promise<Partial<SpKeyPair>> {
-    const rows = await bookkeepingTx(this.#db, tenant, async (tx) =>
-      (await tx.query('SELECT purpose, private_key, certificate FROM saml_sp_keys WHERE tenant_id = $1', [tenant])).rows);
-    return Object.fromEntries(rows.map((r) => [r.purpose, { privateKeyPem: r.private_key, certificatePem: r.certificate }]));
+    const ring = this.#db.keyring;
+    const rows = await bookkeepingTx(this.#db, tenant, async (tx) => {
+      const found = (await tx.query('SELECT purpose, private_key, certificate FROM saml_sp_keys WHERE tenant_id = $1', [tenant])).rows;
+      // rows stored in clear before encryption at rest are encrypted on first read
+      for (const r of found) {
+        if (!Keyring.isEncrypted(r.private_key)) {
+          await tx.query('UPDATE saml_sp_keys SET private_key = $3 WHERE tenant_id = $1 AND purpose = $2 AND private_key = $4',
+            [tenant, r.purpose, ring.encryptText(r.private_key, spKeyContext(tenant, r.purpose)), r.private_key]);
+        }
+      }
+      return found;
+    });
+    return Object.fromEntries(rows.map((r) => [r.purpose, { privateKeyPem: ring.decryptText(r.private_key, spKeyContext(tenant, r.purpose)), certificatePem: r.certificate }]));
   }
 
   /** The tenant's keys, generated (once, even with many instances starting at the same time) on first use. */
@@ -42,7 +56,8 @@ export class SpKeys {
     await bookkeepingTx(this.#db, tenant, async (tx) => {
       for (const purpose of ['signing', 'encryption'] as const) {
         await tx.query(`INSERT INTO saml_sp_keys (tenant_id, purpose, private_key, certificate) VALUES ($1, $2, $3, $4)
-                        ON CONFLICT (tenant_id, purpose) DO NOTHING`, [tenant, purpose, fresh[purpose].privateKeyPem, fresh[purpose].certificatePem]);
+                        ON CONFLICT (tenant_id, purpose) DO NOTHING`,
+          [tenant, purpose, this.#db.keyring.encryptText(fresh[purpose].privateKeyPem, spKeyContext(tenant, purpose)), fresh[purpose].certificatePem]);
       }
     });
     keys = await this.#load(tenant); // whoever inserted first wins

@@ -1,15 +1,20 @@
 /**
  * Each tenant's access-token signing keys (ES384). The newest unretired key signs; every unretired key, and keys
  * retired less than a token lifetime ago, verify and are published in the tenant's JWKS, so rotation never breaks a
- * live token. Private keys are stored as JWK text (wrapped with the master key once encryption at rest lands).
+ * live token. Private keys are stored as JWK text encrypted under the master key (src/security/envelope.ts); a row
+ * stored in clear before encryption at rest is encrypted on first read.
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { Db } from '../../storage/db.ts';
+import { Keyring } from '../../security/envelope.ts';
 
 export const TOKEN_ALG = 'ES384';
 export const ACCESS_TOKEN_TTL_S = 300;
 
 export interface SigningKey { kid: string; alg: string; publicJwk: Record<string, unknown>; privateKey?: KeyObject; publicKey: KeyObject; retiredAt?: Date }
+
+/** Additional data binding an encrypted private key to its row. */
+export function secretContext(tenant: string, kid: string): string { return `signing_keys:${tenant}:${kid}`; }
 
 export class SigningKeys {
   readonly #db: Db;
@@ -26,9 +31,19 @@ export class SigningKeys {
           ORDER BY created_at DESC`, [tenant, ACCESS_TOKEN_TTL_S * 2]);
       return rows;
     });
+    const ring = this.#db.keyring;
+    const plaintext = keys.filter((r) => !Keyring.isEncrypted(r.private_jwk));
+    if (plaintext.length) {
+      await this.#db.withTenant(tenant, async (tx) => {
+        for (const r of plaintext) {
+          await tx.query('UPDATE signing_keys SET private_jwk = $3 WHERE tenant_id = $1 AND kid = $2 AND private_jwk = $4',
+            [tenant, r.kid, ring.encryptText(r.private_jwk, secretContext(tenant, r.kid)), r.private_jwk]);
+        }
+      });
+    }
     const parsed: SigningKey[] = keys.map((r) => ({
       kid: r.kid, alg: r.alg, publicJwk: r.public_jwk,
-      privateKey: r.retired_at ? undefined : createPrivateKey({ key: JSON.parse(r.private_jwk), format: 'jwk' }),
+      privateKey: r.retired_at ? undefined : createPrivateKey({ key: JSON.parse(ring.decryptText(r.private_jwk, secretContext(tenant, r.kid))), format: 'jwk' }),
       publicKey: createPublicKey({ key: r.public_jwk, format: 'jwk' }),
       retiredAt: r.retired_at ?? undefined,
     }));
@@ -63,7 +78,8 @@ export class SigningKeys {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`signing-keys:${tenant}`]);
       await tx.query('UPDATE signing_keys SET retired_at = now() WHERE tenant_id = $1 AND retired_at IS NULL', [tenant]);
       await tx.query('INSERT INTO signing_keys (tenant_id, kid, alg, public_jwk, private_jwk) VALUES ($1, $2, $3, $4, $5)',
-        [tenant, kid, TOKEN_ALG, JSON.stringify(publicKey.export({ format: 'jwk' })), JSON.stringify(privateKey.export({ format: 'jwk' }))]);
+        [tenant, kid, TOKEN_ALG, JSON.stringify(publicKey.export({ format: 'jwk' })),
+          this.#db.keyring.encryptText(JSON.stringify(privateKey.export({ format: 'jwk' })), secretContext(tenant, kid))]);
     });
     this.#cache.delete(tenant);
     return kid;
