@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config.ts';
 import { openDatabase, type Database } from './storage/db.ts';
 import { TenantRegistry } from './tenancy/tenants.ts';
-import { createValidator } from './validation/validator.ts';
+import { createValidator, type ResourceValidator } from './validation/validator.ts';
 import { createSearchEngine } from './search/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { buildApp } from './app.ts';
@@ -36,11 +36,13 @@ export interface RunningServer {
 
 export async function buildServices(config: Config, logger: Logger): Promise<{ services: AppServices; database: Database; jobs: JobRunner }> {
   const database = await openDatabase(config, { log: (m) => logger.debug({ component: 'postgres' }, m) });
+  let validator: ResourceValidator | undefined;
   const services: AppServices = {
     config,
     db: database.db,
     tenants: new TenantRegistry(database.db),
-    validator: createValidator(),
+    // compiled on first use (~56 MB and ~0.3 s): a job worker that never validates never pays for it
+    get validator() { return validator ??= createValidator(); },
     search: createSearchEngine(),
     logger,
     auth: { clients: new ClientRegistry(database.db, { production: config.production }), keys: new SigningKeys(database.db) },
