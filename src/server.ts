@@ -56,6 +56,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
   const logger = opts.logger ?? createLogger(config.logLevel);
   const built = opts.services ?? await buildServices(config, logger);
   const { services, database } = built;
+  void services.validator; // the API validates writes: compile the profiles before serving, not on the first write
   const jobs = built.jobs ?? createJobRunner(services, logger);
   await jobs.start({ workers: config.jobs.workers });
   const audit = new AuditService({
