@@ -63,14 +63,15 @@ export interface Row {
   status: Status;
 }
 
-/**
- * Sites within reach are gathered until this many distinct ones are seen (then `within_reach_capped` is true and the
- * count is a lower bound): enough to settle any minimum count, bounded so dense areas stay cheap.
- */
 /** At most this many candidate sites around a county are measured directly (else one query per point). */
 const CANDIDATES = 64;
 
-export function reachCap(minRequired: number): number { return Math.max(100, minRequired + 1); }
+/**
+ * Where many sites can matter (dense areas), sites within reach are gathered only until the minimum is exceeded
+ * (then `within_reach_capped` is true and the count is a lower bound that already settles the minimum); elsewhere
+ * the count is exact.
+ */
+export function reachCap(minRequired: number): number { return Math.max(1, minRequired) + 1; }
 
 function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;

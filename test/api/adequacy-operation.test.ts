@@ -109,3 +109,24 @@ test('a tenant criteria upload overrides the CMS criteria and the report names i
   assert.equal(cmsSummary.criteriaSet.year, 2026);
   assert.equal((await fetch(`${base}/$network-adequacy-dataset/criteria`, { method: 'DELETE', headers: { authorization: `Bearer ${admin.token}` } })).status, 200);
 });
+
+test('staff API: a staff session with adequacy:run (exporter) runs a report; a viewer may not', async () => {
+  const sessions = srv.services.sessions as unknown as { create(t: string, u: { userId: string; roles: string[] }): Promise<{ token: string; session: { csrfToken: string } }> };
+  const staff = async (role: string) => {
+    const { token, session } = await sessions.create(srv.tenant, { userId: `${role}@plan.example`, roles: [role] });
+    return { cookie: `plannet_session=${token}`, 'x-csrf-token': session.csrfToken };
+  };
+  const post = async (headers: Record<string, string>) => fetch(`${base}/$network-adequacy`, { method: 'POST', headers: { ...headers, 'content-type': 'application/fhir+json' }, body: JSON.stringify(params(['network', 'net1'], ['service-area', 'county:10001'], ['type', 'S03'])) });
+  assert.equal((await post(await staff('viewer'))).status, 403);
+  const exporter = await staff('exporter');
+  const r = await post(exporter);
+  assert.equal(r.status, 202);
+  const url = r.headers.get('content-location')!;
+  for (let i = 0; i < 300; i++) {
+    const s = await fetch(url, { headers: exporter });
+    if (s.status === 200) { assert.equal((await s.json()).output.length > 0, true); return; }
+    assert.equal(s.status, 202);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  assert.fail('report did not finish');
+});

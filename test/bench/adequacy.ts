@@ -23,6 +23,7 @@ import { loadReference, rollUp } from '../../src/adequacy/reference.ts';
 const practitioners = Number(process.env.BENCH_PRACTITIONERS ?? 640_000);
 const ref = loadReference();
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const mark = (label: string, since: number) => console.log(`${label.padEnd(44)} ${((performance.now() - since) / 1000).toFixed(1)} s`);
 
 const positions = new Map<string, [number, number]>();
@@ -45,6 +46,7 @@ for (const r of generateDirectory({ practitioners, seed: 1 }) as Iterable<any>) 
   }
 }
 const tGen = performance.now();
+const cpuGen = process.cpuUsage();
 mark(`generate ${practitioners} practitioners → ${sites.length} provider-locations`, t0);
 
 const counties = ref.counties;
@@ -64,6 +66,8 @@ const rssMiB = process.resourceUsage().maxRSS / 1024;
 console.log(`\nprovider-locations: ${sites.length}; counties: ${counties.length}; rows: ${rows.length}; passing: ${rows.filter((r) => r.pass).length}`);
 console.log(`wall time (points + analysis + rendering): ${analysisWall.toFixed(1)} s  (target < 60 s)`);
 console.log(`wall time including generating the directory: ${total.toFixed(1)} s`);
+const cpu = process.cpuUsage(cpuGen);
+console.log(`CPU time (points + analysis + rendering): ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; including generation: ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(1)} s`);
 console.log(`peak RSS: ${rssMiB.toFixed(0)} MiB  (target < 1024 MiB)`);
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 if (process.env.BENCH_OUT) {
