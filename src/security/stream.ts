@@ -165,3 +165,13 @@ export async function rewrapFile(file: string, ring: Keyring): Promise<boolean> 
     return true;
   } finally { await fh.close(); }
 }
+
+/** Decrypts a whole (small) encrypted file into memory: for tests and tools, never on a request path. */
+export async function decryptFile(file: string, ring: Keyring): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const dec = new DecryptStream(ring);
+  dec.on('data', (c: Buffer) => parts.push(c));
+  const { pipeline } = await import('node:stream/promises');
+  await pipeline(fs.createReadStream(file), dec);
+  return Buffer.concat(parts);
+}

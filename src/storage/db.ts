@@ -14,6 +14,7 @@ import type { Config } from '../config/config.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.ts';
 import { migrationSource } from './migrations/index.ts';
 import { Keyring, loadKeyring } from '../security/envelope.ts';
+import { ReadRouter } from './read-routing.ts';
 
 // Parse bigint counts as numbers (our counts stay far below 2^53); keep timestamps as strings we control.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -35,6 +36,8 @@ export interface Db {
   readonly ownerUrl: string;
   /** Encrypts the secrets stored in this database (src/security/envelope.ts). */
   readonly keyring: Keyring;
+  /** Replica routing (DATABASE_READ_URL), if configured: read-only tenant transactions go to its pool. */
+  readonly readRouter?: ReadRouter;
   withTenant<T>(tenant: string, fn: (tx: TenantTx) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T>;
   /**
    * Registers work that must commit atomically with every write transaction (the audit row of the request that
@@ -60,7 +63,7 @@ export function makeTenantTx(tenant: string, client: pg.PoolClient): TenantTx {
   };
 }
 
-export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: string; setRole: boolean; poolMax: number; keyring?: Keyring }): Db {
+export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: string; setRole: boolean; poolMax: number; keyring?: Keyring; readUrl?: string; readYourWritesMs?: number }): Db {
   const pool = new pg.Pool({
     connectionString: opts.appUrl, max: opts.poolMax, idleTimeoutMillis: 30_000,
     // Without a dedicated login role, the session starts as the application role (a startup parameter, so no
@@ -73,19 +76,58 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
   pool.on('connect', (client) => { client.on('error', () => {}); });
 
   const beforeCommit: ((tx: TenantTx) => Promise<void>)[] = [];
+  let router: ReadRouter | undefined;
+  if (opts.readUrl) {
+    const replica = new pg.Pool({
+      connectionString: opts.readUrl, max: opts.poolMax, idleTimeoutMillis: 30_000,
+      ...(opts.setRole ? { options: `-c role=${opts.appRole}` } : {}),
+    });
+    replica.on('error', () => {});
+    replica.on('connect', (client) => { client.on('error', () => {}); });
+    router = new ReadRouter(replica, opts.readYourWritesMs ?? 30_000);
+  }
+
+  /** A read-only transaction on the replica, or undefined when this caller must read from the primary. */
+  async function onReplica(tenant: string): Promise<pg.PoolClient | undefined> {
+    if (!router) return undefined;
+    const lsn = router.requiredLsn(tenant);
+    const client = await router.replica.connect();
+    try {
+      if (!lsn) {
+        await client.query(`BEGIN READ ONLY; SELECT set_config('app.tenant_id', '${tenant}', true)`);
+        router.stats.replica++;
+        return client;
+      }
+      // lsn comes from pg_current_wal_insert_lsn()::text (hex/hex), safe as a literal
+      const r = await client.query(`BEGIN READ ONLY; SELECT set_config('app.tenant_id', '${tenant}', true), pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS caught_up`) as unknown as pg.QueryResult[];
+      if (r[1]!.rows[0].caught_up) { router.caughtUp(tenant, lsn); router.stats.replica++; return client; }
+      await client.query('ROLLBACK');
+      client.release();
+      router.stats.primaryForConsistency++;
+      return undefined;
+    } catch (err) {
+      client.release(true);
+      throw err;
+    }
+  }
 
   async function withTenant<T>(tenant: string, fn: (tx: TenantTx) => Promise<T>, o: { readOnly?: boolean } = {}): Promise<T> {
     if (!TENANT_ID_PATTERN.test(tenant)) throw new Error(`invalid tenant id ${JSON.stringify(tenant)}`);
-    const client = await pool.connect();
+    const replicaClient = o.readOnly ? await onReplica(tenant) : undefined;
+    const client = replicaClient ?? await pool.connect();
     let broken = false;
     try {
       // One round trip: the tenant id matched TENANT_ID_PATTERN above, so it is safe as a literal.
-      await client.query(`BEGIN${o.readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenant}', true)`);
+      if (!replicaClient) {
+        await client.query(`BEGIN${o.readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenant}', true)`);
+        if (router) router.stats.primary++;
+      }
       try {
         const tx = makeTenantTx(tenant, client);
         const result = await fn(tx);
         if (!o.readOnly) for (const hook of beforeCommit) await hook(tx);
         await client.query('COMMIT');
+        if (router && !o.readOnly) await router.noteWrite(tenant, client);
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => { broken = true; });
@@ -105,10 +147,11 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
     ownerUrl: opts.ownerUrl,
     // Without a configured keyring (benches, tools), an ephemeral key: secrets written then live as long as the process.
     keyring: opts.keyring ?? Keyring.ephemeral(),
+    readRouter: router,
     withTenant,
     addBeforeCommit: (hook) => { beforeCommit.push(hook); },
     query: (sql, params) => pool.query(sql, params as any[]),
-    close: async () => { await pool.end(); },
+    close: async () => { await pool.end(); if (router) await router.replica.end(); },
   };
 }
 
@@ -154,7 +197,8 @@ export async function openDatabase(config: Config, opts: { log?: (m: string) => 
   }
   if (opts.runMigrations !== false) await migrate(ownerUrl, config.appRole);
   const appUrl = config.databaseAppUrl ?? ownerUrl;
-  const db = createDb({ appUrl, ownerUrl, appRole: config.appRole, setRole: !config.databaseAppUrl && !opts.owner, poolMax: config.dbPoolMax, keyring: loadKeyring(config) });
+  const db = createDb({ appUrl, ownerUrl, appRole: config.appRole, setRole: !config.databaseAppUrl && !opts.owner, poolMax: config.dbPoolMax, keyring: loadKeyring(config),
+    readUrl: config.databaseReadUrl, readYourWritesMs: config.readYourWritesMs });
   return {
     db,
     embedded,

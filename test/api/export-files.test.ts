@@ -12,6 +12,8 @@ import { loadConfig } from '../../src/config/config.ts';
 import { sweepExpiredFiles } from '../../src/jobs/export/export-kind.ts';
 import { createValidator } from '../../src/validation/validator.ts';
 import { clientToken, loadSynthetic, runExport, download, downloadAll, currentVersions, type Manifest } from './export-support.ts';
+import { decryptFile } from '../../src/security/stream.ts';
+import { loadKeyring } from '../../src/security/envelope.ts';
 
 let srv: TestServer;
 let reader: Awaited<ReturnType<typeof clientToken>>;
@@ -91,7 +93,8 @@ describe('files (38, 39, 41)', () => {
       const dir = path.join(gz.config.dataDir, 'exports');
       const stored = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.ndjson.gz'));
       assert.ok(stored.length >= 1);
-      const text = zlib.gunzipSync(fs.readFileSync(path.join(dir, stored[0]))).toString();
+      // stored encrypted at rest (src/security): decrypt, then it is the gzip file
+      const text = zlib.gunzipSync(await decryptFile(path.join(dir, stored[0]), loadKeyring(gz.config))).toString();
       assert.equal(text.split('\n').filter(Boolean).length, manifest.output[0].count);
       const plain = await download(manifest.output[0].url);
       assert.equal(plain.headers.get('content-encoding'), null);

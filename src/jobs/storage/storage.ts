@@ -9,6 +9,8 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../../config/config.ts';
 import { LocalFileStorage } from './local.ts';
 import { LazyS3FileStorage } from './s3-lazy.ts';
+import { EncryptedFileStorage } from '../../security/file-storage.ts';
+import { loadKeyring } from '../../security/envelope.ts';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 
@@ -53,5 +55,6 @@ export function assertSafeKey(key: string): void {
 
 export function createFileStorage(config: Config): FileStorage {
   if (config.export.storage === 's3') return new LazyS3FileStorage(config.export.s3!);
-  return new LocalFileStorage(config.export.dir ?? path.join(config.dataDir, 'exports'));
+  // Local files are encrypted at rest under the master key (S3: the bucket's server-side encryption, see docs/adr/0009).
+  return new EncryptedFileStorage(new LocalFileStorage(config.export.dir ?? path.join(config.dataDir, 'exports')), loadKeyring(config));
 }
