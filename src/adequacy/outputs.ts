@@ -43,18 +43,18 @@ export const ADEQUACY_COLUMNS = [
   'network_id', 'ssa_code', 'fips', 'state', 'county', 'designation', 'cms_type_code', 'type_name', 'category',
   'max_miles', 'max_minutes', 'travel_time', 'min_required', 'unit', 'required_share_pct', 'points', 'share_within_distance_pct',
   'within_reach', 'within_reach_capped', 'accepting_new_within_reach', 'nearest_p50_miles', 'nearest_p90_miles',
-  'meets_distance', 'meets_minimum', 'result', 'status',
+  'meets_distance', 'meets_minimum', 'result', 'status', 'criteria_set', 'criteria_year',
 ];
 
 const num = (x: number | null) => (x === null ? '' : x.toFixed(2));
 
-export function adequacyCsv(rows: Row[]): string {
+export function adequacyCsv(rows: Row[], meta: Pick<ReportMeta, 'criteriaName' | 'criteriaYear'>): string {
   let out = csvLine(ADEQUACY_COLUMNS);
   for (const r of rows) {
     out += csvLine([r.networkId, r.ssa, r.fips, r.state, r.county, r.designation, r.type, r.typeName, r.category,
       r.maxMiles, r.maxMinutes, 'not assessed', r.minRequired, r.unit, r.requiredSharePct.toFixed(2), r.points, r.sharePct.toFixed(2),
       r.withinReach, r.withinReachCapped, r.acceptingWithinReach, num(r.nearestP50), num(r.nearestP90),
-      r.meetsDistance ? 'pass' : 'fail', r.meetsMinimum ? 'pass' : 'fail', r.pass ? 'pass' : 'fail', r.status]);
+      r.meetsDistance ? 'pass' : 'fail', r.meetsMinimum ? 'pass' : 'fail', r.pass ? 'pass' : 'fail', r.status, meta.criteriaName, meta.criteriaYear]);
   }
   return out;
 }
@@ -224,7 +224,7 @@ export async function renderReport(rows: Row[], counties: County[], meta: Report
   for (const t of meta.mapTypes) maps.push({ label: `${t} ${typeNames.get(t) ?? ''}`.trim(), svg: mapSvg(rows, counties, t, `${t} ${typeNames.get(t) ?? ''}`.trim(), meta, `map-${t}`) });
   const chart = barChartSvg(typeSummaries(rows, counties), meta, 'chart');
   const files: ReportFile[] = [
-    { name: 'adequacy.csv', contentType: 'text/csv', body: Buffer.from(adequacyCsv(rows)) },
+    { name: 'adequacy.csv', contentType: 'text/csv', body: Buffer.from(adequacyCsv(rows, meta)) },
     { name: 'hsd-provider-table.csv', contentType: 'text/csv', body: Buffer.from(hsdCsv('provider', hsd.providers)) },
     { name: 'hsd-facility-table.csv', contentType: 'text/csv', body: Buffer.from(hsdCsv('facility', hsd.facilities)) },
     ...maps.map((m, i) => ({ name: i === 0 ? 'map-all-types.svg' : `map-${meta.mapTypes[i - 1]}.svg`, contentType: 'image/svg+xml', body: Buffer.from(m.svg) })),

@@ -6,6 +6,7 @@
  *                                                   ("cms-ma-2026" | "tenant"), type (0..*), map-type, as-of
  *                                                   → 202 + Content-Location (one job per report)
  *   GET    [base]/$network-adequacy-status/{job}    202 + X-Progress while it runs; 200 manifest with signed URLs
+ *   DELETE [base]/$network-adequacy-status/{job}    cancel; files removed; later polls 404
  *   GET    [base]/$network-adequacy-file/{job}/{file}?exp=…&sig=…   a report file (the signed URL is the credential)
  *   GET/PUT/DELETE [base]/$network-adequacy-dataset/{kind}   the tenant's criteria / enrollee uploads (CSV body)
  *
@@ -24,7 +25,7 @@ import { FhirError, notFound } from '../fhir/outcome/errors.ts';
 import { tenantBaseUrl } from '../fhir/routes.ts';
 import { loadUrlSigner } from '../jobs/export/signed-urls.ts';
 import { jobRunnerOf } from '../jobs/runner.ts';
-import { getAdequacyJob, insertAdequacyJob, type AdequacyParams } from './job.ts';
+import { ADEQUACY_KIND_NAME, adequacyPrefix, getAdequacyJob, insertAdequacyJob, type AdequacyParams } from './job.ts';
 import { resolveServiceArea } from './run.ts';
 import { DATASET_KINDS, deleteDataset, listDatasets, saveDataset, type DatasetKind } from './store.ts';
 import { loadReference } from './reference.ts';
@@ -134,6 +135,20 @@ export function adequacyRouter(services: AppServices): Router {
     });
     note('adequacy-status', { resourceIds: [id], resultCount: output.length });
     res.status(200).type('application/json').send(JSON.stringify({ request: `${base}/$network-adequacy`, parameters: job.params, requiresAccessToken: false, travelTime: 'not assessed', output, error: [] }));
+  }));
+
+  router.delete('/$network-adequacy-status/:id', route('DELETE', '/$network-adequacy-status/:id', 'adequacy-cancel', 'adequacy:run', async (tenant, _base, req, res) => {
+    const identity = currentContext()?.identity ?? ANONYMOUS;
+    const id = String(req.params.id);
+    note('adequacy-cancel', { resourceIds: [id] });
+    const who = requester(identity);
+    const job = JOB_ID.test(id) ? await services.db.withTenant(tenant.id, (tx) => getAdequacyJob(tx, id)) : undefined;
+    if (!job || job.requesterKind !== who.kind || job.requesterId !== who.id || job.status === 'cancelled') throw notFound(`No adequacy report ${id} of yours is known here`);
+    await services.db.withTenant(tenant.id, (tx) => tx.query(`UPDATE adequacy_jobs SET status = 'cancelled', finished_at = now() WHERE tenant_id = $1 AND job_id = $2`, [tenant.id, id]));
+    const runner = jobRunnerOf(services);
+    if (job.status === 'queued' || job.status === 'running') await runner.cancel(ADEQUACY_KIND_NAME, id).catch(() => {});
+    await runner.storage.deletePrefix(adequacyPrefix(tenant.id, id)).catch(() => {});
+    fhirJson(res, 202, info(`Adequacy report ${id} cancelled; its files are removed.`));
   }));
 
   // the signed URL is the credential (checked here), so the route itself is public

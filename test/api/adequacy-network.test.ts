@@ -45,6 +45,7 @@ const RESOURCES = [
     extension: [{ url: BED_COUNT_EXTENSION_URL, valueInteger: 250 }], characteristic: [{ coding: [{ system: HSD_TYPE_SYSTEM, code: '040' }] }] },
   { resourceType: 'OrganizationAffiliation', id: 'oa1', active: true, period: { start: '2020-01-01' }, participatingOrganization: { reference: 'Organization/hosp' },
     network: [{ reference: 'Organization/net1' }], healthcareService: [{ reference: 'HealthcareService/h1' }] },
+  { resourceType: 'InsurancePlan', id: 'plan1', network: [{ reference: 'Organization/net1' }], plan: [{ network: [{ reference: 'Organization/net2' }] }] },
 ];
 
 before(async () => {
@@ -93,6 +94,15 @@ test('known answers: outside-network and terminated roles and position-less Loca
   const earlier = await runAdequacy(srv.services.db, { tenant, networks: ['net1'], counties: ['10001'], types: ['008'], asOf: '2024-01-01', png: false });
   const c2 = parse(earlier.files[0].body.toString(), { columns: true }) as Record<string, string>[];
   assert.equal(c2[0].within_reach, '1');
+});
+
+test("an InsurancePlan's networks: one report per network, files named by network", async () => {
+  const result = await runAdequacy(srv.services.db, { tenant, plan: 'plan1', counties: ['10001'], types: ['008'], asOf: '2026-01-01', png: false });
+  assert.deepEqual(result.networks, ['net1', 'net2']);
+  const csv = (net: string) => parse(result.files.find((f) => f.name === `${net}-adequacy.csv`)!.body.toString(), { columns: true }) as Record<string, string>[];
+  assert.equal(csv('net1')[0].within_reach, '0'); // terminated and position-less cardiologists
+  assert.equal(csv('net2')[0].within_reach, '1'); // the other network's cardiologist
+  await assert.rejects(runAdequacy(srv.services.db, { tenant, networks: ['nope'], counties: ['10001'], asOf: '2026-01-01' }), /not found/);
 });
 
 test('CLI: npm run adequacy writes the report files and prints where they went', () => {

@@ -81,10 +81,15 @@ test('a report runs as a job: status, signed downloads, requester-only status, a
   assert.equal(newCastle.within_reach, '1');
   assert.equal((await fetch(csvUrl.replace(/sig=.{4}/, 'sig=AAAA'))).status, 403);
   assert.equal((await fetch(csvUrl.replace('adequacy.csv', 'summary.json'))).status, 403);
+  // cancel: files go, later polls and downloads 404
+  assert.equal((await fetch(k.location!, { method: 'DELETE', headers: { authorization: `Bearer ${other.token}` } })).status, 404);
+  assert.equal((await fetch(k.location!, { method: 'DELETE', headers: { authorization: `Bearer ${regulator.token}` } })).status, 202);
+  assert.equal((await fetch(k.location!, { headers: { authorization: `Bearer ${regulator.token}` } })).status, 404);
+  assert.equal((await fetch(csvUrl)).status, 404);
   await srv.audit.flush();
   const actions = await srv.services.db.withTenant(srv.tenant, async (tx) => (await tx.query(`SELECT action, actor_kind FROM audit_events WHERE tenant_id = $1 AND action LIKE 'adequacy-%'`, [srv.tenant])).rows);
   const seen = new Set(actions.map((a: { action: string }) => a.action));
-  for (const a of ['adequacy-run', 'adequacy-status', 'adequacy-download']) assert.ok(seen.has(a), `audit has ${a}: ${[...seen]}`);
+  for (const a of ['adequacy-run', 'adequacy-status', 'adequacy-download', 'adequacy-cancel']) assert.ok(seen.has(a), `audit has ${a}: ${[...seen]}`);
 });
 
 test('a tenant criteria upload overrides the CMS criteria and the report names it and its year', async () => {
@@ -103,6 +108,7 @@ test('a tenant criteria upload overrides the CMS criteria and the report names i
   assert.match(summary.criteriaSet.name, /Delaware Medicaid/);
   const csv = parse(await (await fetch(done.body.output.find((o: { name: string }) => o.name === 'adequacy.csv').url)).text(), { columns: true }) as Record<string, string>[];
   assert.equal(csv.find((r) => r.ssa_code === '08010')!.max_miles, '60');
+  assert.ok(csv.every((r) => r.criteria_year === '2027' && /Delaware Medicaid/.test(r.criteria_set)));
   const cms = await start(admin.token, params(['network', 'net1'], ['service-area', 'DE'], ['type', 'S03'], ['standards', 'cms-ma-2026']));
   const cmsDone = await poll(cms.location!, admin.token);
   const cmsSummary = await (await fetch(cmsDone.body.output.find((o: { name: string }) => o.name === 'summary.json').url)).json();
