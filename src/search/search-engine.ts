@@ -14,7 +14,7 @@ import { SearchIndexer } from './index/indexer.ts';
 import { parseSearch, type SearchRequest } from './parse/query.ts';
 import { countQuery, decodeCursor, encodeCursor, pageQuery, ridsQuery, sortSignature, type CursorState } from './sql/page.ts';
 import { loadIncludes, type PageResource } from './sql/include.ts';
-import { canDrive, referenceKeys } from './sql/criteria.ts';
+import { Binder, canDrive, referenceKeys, ridSetSql } from './sql/criteria.ts';
 import { needsTrimming, trimResource } from './result/summary.ts';
 
 /** Most included resources returned with one page. */
@@ -48,6 +48,7 @@ export class RegistrySearchEngine implements SearchEngine {
     const req = this.parse(resourceType, query, { baseUrl: '', strict: true, defaultCount: limit, maxCount: limit });
     req.sort = [];
     await resolveTargets(tx, req);
+    await planHas(tx, req);
     const q = pageQuery(req, tx.tenant, Math.max(1, Math.floor(limit)), undefined);
     const { rows } = await tx.query(q.text, q.values);
     return rows.map((r) => r.id as string);
@@ -62,6 +63,7 @@ export class RegistrySearchEngine implements SearchEngine {
   async search(tx: TenantTx, resourceType: string, query: QueryPairs, opts: SearchOptions): Promise<SearchResult> {
     const req = this.parse(resourceType, query, opts);
     await resolveTargets(tx, req);
+    await planHas(tx, req);
     const signature = sortSignature(req.sort);
     const cursor = req.cursor ? decodeCursor(req.cursor, signature) : undefined;
     const summaryCount = req.summary === 'count';
@@ -155,6 +157,26 @@ export async function resolveTargets(tx: TenantTx, req: SearchRequest): Promise<
     `SELECT r.resource_type, r.id, r.rid FROM resources r JOIN unnest($2::text[], $3::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i
       WHERE r.tenant_id = $1`, [tx.tenant, types, ids]);
   for (const r of rows) req.resolved.set(`${r.resource_type}/${r.id}`, Number(r.rid));
+}
+
+/** Sources counted up to this many are probed; more, and the candidates are walked instead. */
+export const HAS_PROBE_LIMIT = 2500;
+
+/**
+ * Chooses how each top-level `_has` runs, from a bounded count of its matching sources (an index-only scan of at most
+ * HAS_PROBE_LIMIT entries). Few sources: probe their references (cost ∝ sources). Many: walk the candidates in rid
+ * order, checking each one's referrers, which stops after a page (cost ∝ page / density). PostgreSQL's own choice
+ * here rests on join estimates that are off by orders of magnitude for popular values.
+ */
+export async function planHas(tx: TenantTx, req: SearchRequest): Promise<void> {
+  for (const c of req.criteria) {
+    if (c.kind !== 'has') continue;
+    const b = new Binder(tx.tenant, req.resolved);
+    const set = ridSetSql(c.inner, b);
+    if (set === undefined) continue;
+    const { rows } = await tx.query(`SELECT count(*)::int AS n FROM (${set} LIMIT ${HAS_PROBE_LIMIT + 1}) x`, b.values);
+    c.strategy = rows[0].n <= HAS_PROBE_LIMIT ? 'probe' : 'walk';
+  }
 }
 
 /** The planner's row estimate for the criteria (no execution). */

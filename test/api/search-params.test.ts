@@ -396,3 +396,33 @@ describe('matching rids for streaming consumers (bulk export _typeFilter)', () =
     assert.throws(() => engine.matchingRidsQuery(srv.tenant, 'Location', [['nope', 'x']]), /nope/);
   });
 });
+
+describe('_has strategies', () => {
+  test('probing the sources and walking the candidates give the same answers', async () => {
+    const { pageQuery } = await import('../../src/search/sql/page.ts');
+    const { resolveTargets } = await import('../../src/search/search-engine.ts');
+    const engine = srv.services.search as unknown as import('../../src/search/search-engine.ts').RegistrySearchEngine;
+    const cases: [string, [string, string][]][] = [
+      ['Practitioner', [['_has:PractitionerRole:practitioner:specialty', `${NUCC}|207R00000X`]]],
+      ['Practitioner', [['_has:PractitionerRole:practitioner:specialty:not', '207R00000X']]],
+      ['Organization', [['_has:OrganizationAffiliation:participating-organization:location', 'Location/HospLoc2']]],
+      ['Location', [['_has:HealthcareService:location:_has:OrganizationAffiliation:service:network', 'Organization/AcmeofCTStdNet']]],
+      ['HealthcareService', [['specialty', '207Q00000X'], ['_has:OrganizationAffiliation:service:network', 'Organization/AcmeofCTStdNet']]],
+    ];
+    for (const [type, q] of cases) {
+      const answers: string[][] = [];
+      for (const strategy of ['probe', 'walk', undefined] as const) {
+        answers.push(await srv.database.db.withTenant(srv.tenant, async (tx) => {
+          const req = engine.parse(type, q, { baseUrl: base, strict: true, defaultCount: 100, maxCount: 100 });
+          await resolveTargets(tx, req);
+          for (const c of req.criteria) if (c.kind === 'has') c.strategy = strategy;
+          const sql = pageQuery(req, srv.tenant, 101, undefined);
+          return (await tx.query(sql.text, sql.values)).rows.map((r) => r.id as string).sort();
+        }));
+      }
+      assert.deepEqual(answers[1], answers[0], `${type}?${new URLSearchParams(q)} walk = probe`);
+      assert.deepEqual(answers[2], answers[0], `${type}?${new URLSearchParams(q)} planner's choice = probe`);
+      assert.ok(answers[0].length > 0, `${type}?${new URLSearchParams(q)} finds something`);
+    }
+  });
+});

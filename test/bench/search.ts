@@ -171,7 +171,7 @@ async function crawlToEnd(start: string, countUrl: string): Promise<string> {
 }
 
 async function runSize(target: number): Promise<void> {
-  const svc: BenchService = await startService({ SEED_DEMO: 'false', LOG_LEVEL: 'warn' });
+  const svc: BenchService = await startService({ SEED_DEMO: 'false' });
   let database: Database | undefined;
   try {
     const tenant = `bench-${Date.now().toString(36)}`;
@@ -211,7 +211,7 @@ async function runSize(target: number): Promise<void> {
 }
 
 console.log(`bench:search  machine: ${machine()}`);
-console.log(`  settings: autocannon ${connections} connections × ${seconds} s per query (after 2 s warm-up), values rotated over ~200 frequency-weighted samples, default _count (20), embedded PostgreSQL 18`);
+console.log(`  settings: autocannon ${connections} connections × ${seconds} s per query (after 2 s warm-up), values rotated over ~200 frequency-weighted samples, default _count (20), embedded PostgreSQL 18, request logging at info and audit trail on`);
 if (small > 0) await runSize(small);
 if (big > 0) await runSize(big);
 console.log('\n  ¹ EXPLAIN ANALYZE time (planning + execution) of the SQL behind the first request of the query (page query plus include query), measured once, idle.');

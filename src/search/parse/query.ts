@@ -32,8 +32,12 @@ export type Criterion =
   | { kind: 'column'; type: string; column: '_id' | '_lastUpdated'; match: ColumnMatch }
   /** `ref.chained=value`: the resource references (through `param`) a resource of one of the types matching `inner`. */
   | { kind: 'chain'; type: string; param: SearchParam; inner: Map<string, Criterion> }
-  /** `_has:Source:ref:criterion`: some Source resource matching `inner` references this one through `ref`. */
-  | { kind: 'has'; type: string; source: string; ref: SearchParam; inner: Criterion };
+  /**
+   * `_has:Source:ref:criterion`: some Source resource matching `inner` references this one through `ref`. `strategy`
+   * is chosen before the query is built (see search-engine.ts planHas): probe the few sources' references, or walk
+   * the candidates checking each one's referrers.
+   */
+  | { kind: 'has'; type: string; source: string; ref: SearchParam; inner: Criterion; strategy?: 'probe' | 'walk' };
 
 export interface SortKey { name: string; desc: boolean; param?: SearchParam; column?: '_id' | '_lastUpdated'; near?: boolean }
 

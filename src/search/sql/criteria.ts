@@ -200,11 +200,29 @@ export function ridSetSql(c: Criterion, b: Binder): string | undefined {
     case 'has': {
       // the referencing rows exist only for live sources; whether a target_rid is a live resource of c.type is the
       // caller's check (the page query's own resources row, the driver's index rows, or liveSql inside a chain)
+      if (c.strategy === 'walk') return undefined;
       const ref = b.alias('ref');
+      const inner = c.strategy === 'probe' ? ridSetSql(c.inner, b) : undefined;
+      if (inner !== undefined) {
+        // few sources: each one's reference rows, probed by rid (OFFSET 0 keeps the planner from flattening the probe)
+        const l = b.alias('l'), src = b.alias('s');
+        return `SELECT ${l}.target_rid AS rid FROM (${inner}) ${src} CROSS JOIN LATERAL (
+          SELECT ${ref}.target_rid FROM search_reference ${ref} WHERE ${ref}.tenant_id = $1 AND ${ref}.rid = ${src}.rid AND ${ref}.pid = ${b.add(c.ref.pid)} OFFSET 0) ${l}`;
+      }
       return `SELECT ${ref}.target_rid AS rid FROM search_reference ${ref}
          WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.ref.pid)} AND ${criterionSql(c.inner, `${ref}.rid`, b)}`;
     }
   }
+}
+
+/** `_has` by walking: does the candidate `rid` have a referrer matching the inner criterion? (checked per candidate) */
+function hasWalk(c: Extract<Criterion, { kind: 'has' }>, rid: string, b: Binder): string {
+  const ref = b.alias('ref');
+  const set = ridSetSql(c.inner, b);
+  const innerCond = set !== undefined
+    ? `EXISTS (SELECT 1 FROM (${set}) z WHERE z.rid = ${ref}.rid OFFSET 0)`
+    : criterionSql(c.inner, `${ref}.rid`, b);
+  return `EXISTS (SELECT 1 FROM search_reference ${ref} WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.ref.pid)} AND ${ref}.target_rid = ${rid} AND ${innerCond} OFFSET 0)`;
 }
 
 /**
@@ -213,6 +231,7 @@ export function ridSetSql(c: Criterion, b: Binder): string | undefined {
  */
 export function criterionSql(c: Criterion, rid: string, b: Binder, onResourceRow?: string): string {
   if (c.kind === 'column' && (onResourceRow || c.match.op === 'missing')) return columnCond(onResourceRow ?? 'c', c.match, b);
+  if (c.kind === 'has' && c.strategy === 'walk') return hasWalk(c, rid, b);
   const set = ridSetSql(c, b);
   if (set !== undefined) return `${rid} IN (${set})`;
   if (c.kind !== 'param') throw new Error(`no condition for ${c.kind}`);
