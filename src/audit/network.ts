@@ -37,7 +37,7 @@ function expandIPv6(a: string): string[] {
 }
 
 export class NetworkHasher {
-  #day = '';
+  #day = -1;
   #key: KeyObject | undefined;
   /** Today's hashes by prefix (a busy service sees few prefixes; bounded, and dropped with the key at midnight). */
   #cache = new Map<string, string>();
@@ -46,7 +46,7 @@ export class NetworkHasher {
 
   /** `v4:`/`v6:` and 16 hex digits of HMAC-SHA256(today's key, prefix); undefined if the address is not an IP. */
   hash(address: string | undefined): string | undefined {
-    const day = this.#now().toISOString().slice(0, 10);
+    const day = Math.floor(this.#now().getTime() / 86_400_000); // the UTC day
     if (day !== this.#day || !this.#key) {
       const raw = randomBytes(32);
       this.#key = createSecretKey(raw);

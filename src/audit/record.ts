@@ -87,8 +87,8 @@ export function chainHash(prev: Buffer, seq: number, content: Buffer): Buffer {
 }
 
 /** The JSON object audit_append() takes for one row (audit_events column names + content_hash). */
-export function toAppendRow(record: AuditRecord): Record<string, unknown> {
-  const r = normalize(record);
+export function toAppendRow(record: AuditRecord, alreadyNormalized = false): Record<string, unknown> {
+  const r = alreadyNormalized ? record : normalize(record);
   return {
     recorded_at: r.recordedAt, request_id: r.requestId, actor_kind: r.actorKind, actor_id: r.actorId, actor_roles: r.actorRoles,
     action: r.action, method: r.method, resource_type: r.resourceType, resource_ids: r.resourceIds, search_params: r.searchParams,
@@ -136,10 +136,13 @@ export function fromDbRow(row: Record<string, any>): StoredRow {
 }
 
 /** Text safe to store: no control characters (PostgreSQL rejects NUL), no lone surrogates (jsonb rejects them), bounded. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 export function clean(value: string | undefined | null, max = 512): string | null {
   if (value === undefined || value === null) return null;
+  let s = String(value);
   // eslint-disable-next-line no-control-regex
-  const s = String(value).toWellFormed().replace(/[\u0000-\u001f\u007f]/g, '');
+  if (!PRINTABLE_ASCII.test(s)) s = s.toWellFormed().replace(/[\u0000-\u001f\u007f]/g, '');
   return s.length > max ? s.slice(0, max) : s;
 }
 

@@ -45,7 +45,8 @@ export interface AuditOptions {
 interface RequestAudit {
   tenant: string;
   startedAt: number;
-  hr: bigint;
+  /** performance.now() at arrival, for the duration. */
+  t0: number;
   method: string;
   /** What the URL is by its shape (route, and the action and resource for requests refused before a handler ran). */
   info: PathInfo;
@@ -152,7 +153,7 @@ export class AuditService {
         return next(new FhirError('unavailable', 'The audit trail cannot be written at the moment, so the request was not served; retry shortly.', { headers: { 'Retry-After': '5' } }));
       }
       const state: RequestAudit = {
-        tenant, startedAt: Date.now(), hr: process.hrtime.bigint(), method: req.method, info, query: q < 0 ? '' : url.slice(q + 1),
+        tenant, startedAt: Date.now(), t0: performance.now(), method: req.method, info, query: q < 0 ? '' : url.slice(q + 1),
         ip: req.ip ?? req.socket.remoteAddress, userAgent: req.headers['user-agent'],
         credentialsPresented: req.headers.authorization !== undefined,
         txStatuses: [], done: false,
@@ -253,7 +254,7 @@ export class AuditService {
       requestId: clean(rc?.requestId, 128) ?? `tx-${randomUUID()}`,
       actorKind: identity.kind,
       actorId: clean(actorId(identity), 256),
-      actorRoles: identity.kind === 'staff' ? cleanList(identity.roles, 100) : identity.kind === 'client' ? cleanList(identity.scopes, 100) : null,
+      actorRoles: identity.kind === 'staff' ? cleanList(identity.roles, 100) : identity.kind === 'client' ? cleanList(identity.scopes, 100) : null, // (cleanList: [] → null)
       action: clean(f.action, 128) ?? 'unknown',
       method: state ? clean(state.method, 16) : null,
       resourceType,
@@ -262,7 +263,7 @@ export class AuditService {
       query: authenticated && state?.query ? clean(state.query, 4096) : null,
       status: f.status,
       outcome: outcomeOf(f.status),
-      durationMs: f.durationMs ?? (state ? Number(process.hrtime.bigint() - state.hr) / 1e6 : 0),
+      durationMs: Math.round((f.durationMs ?? (state ? performance.now() - state.t0 : 0)) * 1000) / 1000,
       resultCount: f.resultCount,
       sourceIp: keepNetwork && state ? clean(state.ip, 64) : null,
       userAgent: keepNetwork && state ? clean(state.userAgent, 512) : null,
@@ -282,7 +283,7 @@ export class AuditService {
   }
 
   #enqueue(record: AuditRecord): void {
-    this.#buffer.push({ tenant: record.tenant, requestId: record.requestId, row: toAppendRow(record) });
+    this.#buffer.push({ tenant: record.tenant, requestId: record.requestId, row: toAppendRow(record, true) }); // #build normalizes
     if (this.#buffer.length >= this.#batchSize && !this.#flushing && !this.#failing) void this.flush();
   }
 
