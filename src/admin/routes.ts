@@ -3,6 +3,7 @@
  *   GET    /clients          list SMART clients                 clients:manage
  *   POST   /clients          register {name, scope, jwks | jwks_uri}   clients:manage
  *   DELETE /clients/:id      revoke (its live tokens fail at once)      clients:manage
+ *   POST   /signing-keys/rotate   new access-token signing key            tenant:admin
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { AppServices } from '../fhir/services.ts';
@@ -51,6 +52,11 @@ export function adminRouter(services: AppServices): Router {
     if (rc) rc.audit.resourceIds = [String(req.params.id)];
     if (!(await services.auth.clients.revoke(tenant.id, String(req.params.id)))) throw new FhirError('not-found', 'No active client with that id');
     res.status(204).end();
+  });
+  route('post', '/signing-keys/rotate', 'rotate-signing-key', 'tenant:admin', async (_req, res, tenant) => {
+    // the previous key keeps verifying live tokens for one token lifetime; the JWKS publishes both meanwhile
+    const kid = await services.auth.keys.rotate(tenant.id);
+    res.status(201).json({ kid, jwks_uri: `/t/${tenant.id}/auth/jwks` });
   });
   router.use((req: Request, _res: Response, next: NextFunction) => next(new FhirError('not-found', `No admin route ${req.method} ${req.path}`)));
   return router;

@@ -16,7 +16,9 @@ const USAGE = `Usage:
       Prints the new client id as the last line.
   npm run client -- list --tenant <id>
   npm run client -- revoke --tenant <id> <client-id>
-      Revoke a client; its live access tokens stop working at once.`;
+      Revoke a client; its live access tokens stop working at once.
+  npm run client -- rotate-signing-key --tenant <id>
+      Start signing access tokens with a new key; the old one verifies live tokens until they expire.`;
 
 runCli(async () => {
   const { values, positionals } = parse(process.argv.slice(2), {
@@ -24,7 +26,7 @@ runCli(async () => {
   }, USAGE);
   const [cmd, arg] = positionals;
   if (!cmd) throw new UsageError(USAGE);
-  if (!['register', 'list', 'revoke'].includes(cmd)) throw new UsageError(`Unknown command "${cmd}"\n\n${USAGE}`);
+  if (!['register', 'list', 'revoke', 'rotate-signing-key'].includes(cmd)) throw new UsageError(`Unknown command "${cmd}"\n\n${USAGE}`);
   if (!values.tenant) throw new UsageError(`--tenant is required\n\n${USAGE}`);
   let jwks: unknown;
   if (cmd === 'register') {
@@ -52,6 +54,9 @@ runCli(async () => {
       const list = await clients.list(values.tenant!);
       if (!list.length) console.log('No clients registered.');
       for (const c of list) console.log(`${c.clientId}\t${c.name}\t${c.scopes.join(' ')}\t${c.revokedAt ? `revoked ${c.revokedAt}` : 'active'}`);
+    } else if (cmd === 'rotate-signing-key') {
+      const { SigningKeys } = await import('../auth/smart/keys.ts');
+      console.log(`New signing key for tenant ${values.tenant}: ${await new SigningKeys(db).rotate(values.tenant!)}`);
     } else {
       if (!arg) throw new UsageError('revoke needs a client id');
       if (!(await clients.revoke(values.tenant!, arg))) { console.error(`No active client ${arg} in tenant ${values.tenant}`); process.exitCode = 1; return; }

@@ -261,3 +261,23 @@ describe('access token attacks are refused', () => {
     assert.ok(jwks.keys.length >= 2);
   });
 });
+
+describe('signing key rotation by a tenant admin', () => {
+  test('POST /admin/signing-keys/rotate: admin only; the new key is published and signs new tokens', async () => {
+    const sessions = srv.services.sessions as unknown as { create(t: string, u: { userId: string; roles: string[] }): Promise<{ token: string; session: { csrfToken: string } }> };
+    const as = async (role: string) => {
+      const { token, session } = await sessions.create(tenant, { userId: `${role}@plan.example`, roles: [role] });
+      return { cookie: `plannet_session=${token}`, 'x-csrf-token': session.csrfToken };
+    };
+    const url = `${srv.url}/t/${tenant}/admin/signing-keys/rotate`;
+    assert.equal((await fetch(url, { method: 'POST', headers: await as('viewer') })).status, 403);
+    assert.equal((await fetch(url, { method: 'POST' })).status, 401);
+    const r = await fetch(url, { method: 'POST', headers: await as('admin') });
+    assert.equal(r.status, 201);
+    const { kid } = await r.json() as { kid: string };
+    const jwks = await (await fetch(`${srv.url}/t/${tenant}/auth/jwks`)).json() as { keys: { kid: string }[] };
+    assert.ok(jwks.keys.some((k) => k.kid === kid));
+    const t = await requestToken(assertion(es, clientId));
+    assert.equal(JSON.parse(Buffer.from(t.body.access_token.split('.')[0], 'base64url').toString()).kid, kid);
+  });
+});
