@@ -28,6 +28,7 @@ import { FhirError } from '../fhir/outcome/errors.ts';
 import { clean, cleanList, outcomeOf, toAppendRow, type AuditRecord } from './record.ts';
 import { NetworkHasher } from './network.ts';
 import { describePath, type PathInfo } from './paths.ts';
+import { appendBuffered } from './store.ts';
 
 export interface AuditOptions {
   db: Db;
@@ -357,7 +358,7 @@ export class AuditService {
   }
 
   async #append(tenant: string, rows: Pending[]): Promise<void> {
-    await this.#db.pool.query({ name: 'audit-flush', text: 'SELECT audit_append_as($1, $2::jsonb)', values: [tenant, JSON.stringify(rows.map((r) => r.row))] });
+    await appendBuffered(this.#db.pool, tenant, rows.map((r) => r.row));
   }
 
   async #appendOneByOne(tenant: string, rows: Pending[], failed: Pending[]): Promise<void> {

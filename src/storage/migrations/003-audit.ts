@@ -118,7 +118,8 @@ export async function up(knex: Knex, app: string): Promise<void> {
       RETURN v_seq;
     END $f$;
 
-    -- Buffered rows are flushed outside any tenant transaction: one statement that scopes itself to the tenant.
+    -- One statement that scopes itself to the tenant and appends (for jobs and operators; the service's flushes hash
+    -- in the service and insert in bulk, src/audit/store.ts, under the same head lock and chain rule).
     CREATE FUNCTION audit_append_as(p_tenant text, p_rows jsonb) RETURNS bigint LANGUAGE plpgsql AS $f$
     BEGIN
       PERFORM set_config('app.tenant_id', p_tenant, true);
