@@ -183,6 +183,8 @@ const CONNECTION_FILE = 'connection.json';
  * to a running service); else start the embedded server. Migrations run before the pool is handed out.
  */
 export async function openDatabase(config: Config, opts: { log?: (m: string) => void; runMigrations?: boolean; owner?: boolean } = {}): Promise<Database> {
+  // First: in production, no master key → refuse to start before touching anything.
+  const keyring = loadKeyring(config);
   let ownerUrl = config.databaseUrl;
   let embedded: EmbeddedServer | undefined;
   const connFile = path.join(config.dataDir, CONNECTION_FILE);
@@ -197,7 +199,7 @@ export async function openDatabase(config: Config, opts: { log?: (m: string) => 
   }
   if (opts.runMigrations !== false) await migrate(ownerUrl, config.appRole);
   const appUrl = config.databaseAppUrl ?? ownerUrl;
-  const db = createDb({ appUrl, ownerUrl, appRole: config.appRole, setRole: !config.databaseAppUrl && !opts.owner, poolMax: config.dbPoolMax, keyring: loadKeyring(config),
+  const db = createDb({ appUrl, ownerUrl, appRole: config.appRole, setRole: !config.databaseAppUrl && !opts.owner, poolMax: config.dbPoolMax, keyring,
     readUrl: config.databaseReadUrl, readYourWritesMs: config.readYourWritesMs });
   return {
     db,

@@ -61,6 +61,19 @@ test('encrypted export storage: round trip at chunk edges, plaintext size, ciphe
   await assert.rejects(decryptFile(file, ring()), /master key .* is not configured/);
 });
 
+test('master key configuration: production refuses to start without one; MASTER_KEY must be 32 bytes; dev key is 0600', async () => {
+  const dir = tmp('mk-');
+  assert.throws(() => loadKeyring(loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://dir.example.org', DATA_DIR: dir })), /set MASTER_KEY or MASTER_KEY_FILE in production/);
+  const { openDatabase } = await import('../../src/storage/db.ts');
+  await assert.rejects(openDatabase(loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://dir.example.org', DATA_DIR: dir, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })), /MASTER_KEY/);
+  assert.throws(() => loadKeyring(loadConfig({ MASTER_KEY: randomBytes(16).toString('base64'), DATA_DIR: dir })), /32 bytes/);
+  const file = path.join(dir, 'kek'); fs.writeFileSync(file, randomBytes(32).toString('base64'));
+  assert.equal(loadKeyring(loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://dir.example.org', MASTER_KEY_FILE: file, DATA_DIR: dir })).devKeyFile, undefined);
+  const dev = loadKeyring(loadConfig({ DATA_DIR: dir }));
+  assert.equal(fs.statSync(dev.devKeyFile!).mode & 0o777, 0o600);
+  assert.equal(loadKeyring(loadConfig({ DATA_DIR: dir })).current.id, dev.current.id, 'generated once');
+});
+
 test('legacy plaintext secrets are encrypted on first read; keys rotate re-wraps secrets and files; the new key alone then works', async () => {
   ensureDebianPackage('/usr/lib/postgresql/15/bin/initdb', 'postgresql');
   const dir = tmp('rot-'); fs.chmodSync(dir, 0o777);
