@@ -4,6 +4,7 @@
  * With the replica's replay paused (so it is visibly behind): searches and reads of other callers are served by the
  * replica (they do not see the new write), the write went to the primary, and the writer reads its own write at once.
  */
+import { snapshotPool } from '../../src/storage/read-routing.ts';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
@@ -81,6 +82,9 @@ test('searches go to the replica, writes to the primary, and the writer reads it
   assert.equal(search.total ?? (search.entry ?? []).length, 0, 'search served by the lagging replica');
   assert.ok(router.stats.replica >= before.replica + 2, 'anonymous read and search went to the replica');
 
+  // an export's snapshot is taken on the replica only once it has replayed up to now; a lagging replica means the primary
+  assert.equal(await snapshotPool(srv.services.db, 300), srv.services.db.pool, 'export cursors fall back to the primary while the replica lags');
+
   // the writer reads its own write at once (served by the primary, the replica being behind)
   const own = await fetch(`${base}/Organization/${id}`, { headers: auth });
   assert.equal(own.status, 200);
@@ -94,4 +98,5 @@ test('searches go to the replica, writes to the primary, and the writer reads it
   const onReplica = router.stats.replica;
   assert.equal((await fetch(`${base}/Organization/${id}`, { headers: auth })).status, 200);
   assert.ok(router.stats.replica > onReplica, 'the writer is back on the replica once it has caught up');
+  assert.equal(await snapshotPool(srv.services.db), router.replica, 'export cursors read from the caught-up replica');
 });

@@ -15,6 +15,7 @@ import type { FileStorage } from '../storage/storage.ts';
 import { RollingNdjsonWriter } from './ndjson-writer.ts';
 import { elementTrimmers } from './elements.ts';
 import { openSnapshot, settledTransactionTime } from './snapshot.ts';
+import { snapshotPool } from '../../storage/read-routing.ts';
 import type { ExportFile, ExportParams } from './types.ts';
 
 export interface ExportAttemptOptions {
@@ -74,7 +75,8 @@ export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportA
     await o.onProgress({ exported, estimated });
   };
 
-  const snap = await openSnapshot(db.pool, tenant);
+  // the snapshot reads from a replica (DATABASE_READ_URL) once it has replayed past this moment, else the primary
+  const snap = await openSnapshot(await snapshotPool(db), tenant);
   try {
     const client = snap.client;
     if (params.issues.length > 0) {
