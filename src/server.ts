@@ -22,6 +22,7 @@ import { AuditService } from './audit/service.ts';
 import { knownSearchParam } from './audit/known-params.ts';
 import { createJobRunner, type JobRunner } from './jobs/index.ts';
 import { Metrics } from './observability/metrics.ts';
+import { redisPositions } from './storage/shared-positions.ts';
 
 export interface RunningServer {
   url: string;
@@ -56,6 +57,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
   const logger = opts.logger ?? createLogger(config.logLevel);
   const built = opts.services ?? await buildServices(config, logger);
   const { services, database } = built;
+  const positions = config.redisUrl && services.db.readRouter ? await redisPositions(config.redisUrl) : undefined;
+  if (positions) services.db.readRouter!.share(positions);
   void services.validator; // the API validates writes: compile the profiles before serving, not on the first write
   const jobs = built.jobs ?? createJobRunner(services, logger);
   await jobs.start({ workers: config.jobs.workers });
@@ -97,6 +100,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
       });
       await jobs.stop(); // running jobs get JOB_SHUTDOWN_GRACE_MS, then go back to the queue for another worker
       await services.rateLimiters.close();
+      await positions?.close();
       await audit.close(); // write the buffered audit rows before the database goes away
       await database.shutdown();
     })(),

@@ -90,7 +90,7 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
   /** A read-only transaction on the replica, or undefined when this caller must read from the primary. */
   async function onReplica(tenant: string): Promise<pg.PoolClient | undefined> {
     if (!router) return undefined;
-    const lsn = router.requiredLsn(tenant);
+    const lsn = await router.requiredLsn(tenant);
     const client = await router.replica.connect();
     try {
       if (!lsn) {

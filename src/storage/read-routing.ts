@@ -5,18 +5,30 @@
  * SMART client, staff session, or system job from the request context) for READ_YOUR_WRITES_MS. That writer's
  * next read starts on the replica only if the replica has replayed past it (`pg_last_wal_replay_lsn()`, checked in
  * the same round trip as BEGIN); otherwise it runs on the primary. Other callers read from the replica at once.
+ * With REDIS_URL the positions are also shared through Redis, so the promise holds when the writer's next request
+ * reaches another instance.
  */
 import type pg from 'pg';
 import { currentContext } from '../http/request-context.ts';
 
 export interface RouteStats { replica: number; primary: number; primaryForConsistency: number }
 
+/** Where writers' WAL positions are shared between instances (Redis with REDIS_URL), so read-your-writes holds across pods. */
+export interface SharedPositions {
+  set(key: string, lsn: string, ttlMs: number): Promise<void>;
+  get(key: string): Promise<string | null>;
+}
+
 export class ReadRouter {
   readonly replica: pg.Pool;
   readonly #windowMs: number;
   readonly #pending = new Map<string, { lsn: string; until: number }>();
   readonly stats: RouteStats = { replica: 0, primary: 0, primaryForConsistency: 0 };
+  #shared: SharedPositions | undefined;
   constructor(replica: pg.Pool, windowMs: number) { this.replica = replica; this.#windowMs = windowMs; }
+
+  /** Share positions with the other instances (a writer's next request may land on another pod). */
+  share(shared: SharedPositions): void { this.#shared = shared; }
 
   /** The current caller's consistency key, or undefined for anonymous callers (they cannot write). */
   static callerKey(tenant: string): string | undefined {
@@ -38,16 +50,20 @@ export class ReadRouter {
     try { lsn = (await client.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn; } catch { /* the write committed; never fail it here */ }
     this.#pending.set(key, { lsn, until: Date.now() + this.#windowMs });
     if (this.#pending.size > 10_000) { const now = Date.now(); for (const [k, v] of this.#pending) if (v.until < now) this.#pending.delete(k); }
+    // best effort: if the shared store is down, this instance still keeps its own promise
+    await this.#shared?.set(key, lsn, this.#windowMs).catch(() => {});
   }
 
   /** The LSN the caller's reads must have replayed, if any (undefined: any replica state will do). */
-  requiredLsn(tenant: string): string | undefined {
+  async requiredLsn(tenant: string): Promise<string | undefined> {
     const key = ReadRouter.callerKey(tenant);
     if (!key) return undefined;
     const p = this.#pending.get(key);
-    if (!p) return undefined;
-    if (p.until < Date.now()) { this.#pending.delete(key); return undefined; }
-    return p.lsn;
+    if (p && p.until >= Date.now()) return p.lsn;
+    if (p) this.#pending.delete(key);
+    if (!this.#shared) return undefined;
+    // a write made through another instance; if the store cannot answer, read from the primary (never stale)
+    try { return (await this.#shared.get(key)) ?? undefined; } catch { return 'FFFFFFFF/FFFFFFFF'; }
   }
 
   caughtUp(tenant: string, lsn: string): void {

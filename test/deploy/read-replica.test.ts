@@ -2,7 +2,8 @@
  * Read scale-out against real PostgreSQL: a primary and a streaming replica (Debian PostgreSQL, pg_basebackup -R)
  * started on loopback by the test, the service with DATABASE_URL → primary and DATABASE_READ_URL → replica.
  * With the replica's replay paused (so it is visibly behind): searches and reads of other callers are served by the
- * replica (they do not see the new write), the write went to the primary, and the writer reads its own write at once.
+ * replica (they do not see the new write), the write went to the primary, and the writer reads its own write at once,
+ * through either of two instances (the writer's position is shared through a real redis-server).
  */
 import { snapshotPool } from '../../src/storage/read-routing.ts';
 import { test, after } from 'node:test';
@@ -13,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ensureDebianPackage } from '../helpers/system-packages.ts';
+import { startRedis } from '../helpers/redis.ts';
 import { startLocalCluster, startReplica } from '../../src/storage/backup/local-cluster.ts';
 import { installedServerMajor } from '../../src/storage/backup/pg-tools.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -47,9 +49,16 @@ test('searches go to the replica, writes to the primary, and the writer reads it
   cleanups.push(() => replica.stop());
   assert.equal((await sql(replica.url, 'SELECT pg_is_in_recovery() AS r'))[0].r, true);
 
-  const config = { ...loadConfig({ DATABASE_URL: primary.url, DATABASE_READ_URL: replica.url, DATA_DIR: path.join(dir, 'data'), PORT: '0', HOST: '127.0.0.1', MASTER_KEY: randomBytes(32).toString('base64') }), seedDemo: false };
+  const redis = await startRedis();
+  cleanups.push(() => redis.stop());
+  const env = { DATABASE_URL: primary.url, DATABASE_READ_URL: replica.url, REDIS_URL: redis.url, PORT: '0', HOST: '127.0.0.1', MASTER_KEY: randomBytes(32).toString('base64') };
+  const config = { ...loadConfig({ ...env, DATA_DIR: path.join(dir, 'data') }), seedDemo: false };
   const srv = await startServer(config, { logger: createLogger('silent') });
   cleanups.push(() => srv.close());
+  // a second instance behind the same public URL: the writer's next request may land here
+  const srv2 = await startServer({ ...loadConfig({ ...env, DATA_DIR: path.join(dir, 'data2') }), seedDemo: false, publicBaseUrl: srv.url }, { logger: createLogger('silent') });
+  cleanups.push(() => srv2.close());
+  const router2 = srv2.services.db.readRouter!;
   const router = srv.services.db.readRouter!;
   assert.ok(router, 'replica routing is on');
 
@@ -91,6 +100,13 @@ test('searches go to the replica, writes to the primary, and the writer reads it
   const ownSearch = await (await fetch(`${base}/Organization?name=Replica`, { headers: auth })).json() as any;
   assert.equal(ownSearch.entry?.length, 1);
   assert.ok(router.stats.primaryForConsistency >= before.primaryForConsistency + 2);
+
+  // ...and so through the other instance (the position is shared through Redis), while anonymous readers there see the replica
+  const base2 = `${srv2.url}/t/${tenant}/fhir`;
+  const before2 = { ...router2.stats };
+  assert.equal((await fetch(`${base2}/Organization/${id}`)).status, 404, 'anonymous read on instance 2: the lagging replica');
+  assert.equal((await fetch(`${base2}/Organization/${id}`, { headers: auth })).status, 200, 'the writer reads its write on instance 2');
+  assert.ok(router2.stats.primaryForConsistency >= before2.primaryForConsistency + 1);
 
   // once the replica has replayed the write, everyone (the writer included) reads from the replica again
   await sql(replica.url, 'SELECT pg_wal_replay_resume()');
