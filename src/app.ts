@@ -23,6 +23,7 @@ import { declareRoute } from './auth/permissions.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { auditLogFields, type AuditService } from './audit/service.ts';
 import { auditEventRouter } from './audit/routes.ts';
+import { consoleErrors, consoleRouter } from './console/router.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -99,6 +100,7 @@ export function buildApp(services: AppServices, opts: { audit?: AuditService; me
   app.use('/t/:tenant', services.rateLimiters.api);
   app.use('/t/:tenant', smartRouter(services));
   app.use('/t/:tenant', samlRouter(services));
+  app.use('/t/:tenant/console', consoleRouter(services), consoleErrors(services)); // staff console pages (HTML errors on its paths)
   app.use('/t/:tenant/admin', adminRouter(services));
   app.use('/t/:tenant/fhir/AuditEvent', auditEventRouter(services)); // not a Plan-Net type: ahead of the FHIR router
   app.use('/t/:tenant/fhir', adequacyRouter(services)); // $network-adequacy, -status, -file, -dataset

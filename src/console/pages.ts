@@ -1,0 +1,175 @@
+/**
+ * Page templates of the staff console: a layout with skip link, landmarks and the session's expiry times, the
+ * sign-in landing page, the home page, directory search and the detail view. Pure functions of their data.
+ */
+import { html, type Html } from './html.ts';
+
+export interface SessionView {
+  userId: string;
+  name?: string;
+  roles: string[];
+  csrfToken: string;
+  idleExpiresAt: Date;
+  absoluteExpiresAt: Date;
+  idleTimeoutS: number;
+  absoluteTimeoutS: number;
+}
+
+export interface LayoutOpts { tenant: string; title: string; session?: SessionView; current?: string; types?: readonly string[] }
+
+export const consoleBase = (tenant: string) => `/t/${tenant}/console`;
+
+const utc = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+const minutes = (s: number) => (s % 3600 === 0 ? `${s / 3600} h` : `${Math.round(s / 60)} min`);
+
+export function layout(o: LayoutOpts, body: Html): string {
+  const base = consoleBase(o.tenant);
+  const s = o.session;
+  return '<!doctype html>\n' + html`<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${o.title} · Plan-Net staff console · ${o.tenant}</title>
+<link rel="stylesheet" href="${base}/static/console.css">
+${s ? html`<script src="${base}/static/session-timer.js" defer></script>` : ''}
+</head>
+<body>
+<a class="skip-link" href="#main">Skip to main content</a>
+<header class="site">
+  <a class="brand" href="${base}/">Plan-Net staff console <span>(${o.tenant})</span></a>
+  ${s ? html`<nav class="main" aria-label="Main">
+    <ul>
+      <li><a href="${base}/"${o.current === 'home' ? html` aria-current="page"` : ''}>Home</a></li>
+      ${(o.types ?? []).map((t) => html`<li><a href="${base}/directory/${t}"${o.current === t ? html` aria-current="page"` : ''}>${t}</a></li>`)}
+    </ul>
+  </nav>
+  <div class="session">
+    <span>Signed in as <strong>${s.name ?? s.userId}</strong> (${s.roles.join(', ')})</span>
+    <form method="post" action="${base}/sign-out">
+      <input type="hidden" name="_csrf" value="${s.csrfToken}">
+      <button type="submit">Sign out</button>
+    </form>
+  </div>` : ''}
+</header>
+${s ? html`<div class="session-info" role="region" aria-label="Session">
+  <p id="session-expiry" class="notice" data-idle-expires="${s.idleExpiresAt.toISOString()}" data-absolute-expires="${s.absoluteExpiresAt.toISOString()}" data-sign-in="/t/${o.tenant}/auth/saml/login?returnTo=${encodeURIComponent(base + '/')}">
+    Your session times out after ${minutes(s.idleTimeoutS)} without activity (now at ${utc(s.idleExpiresAt)}) and ends at the latest at ${utc(s.absoluteExpiresAt)} (${minutes(s.absoluteTimeoutS)} after sign-in).
+  </p>
+  <div id="session-warning" class="warning" role="status" aria-live="polite"></div>
+</div>` : ''}
+<main id="main" tabindex="-1">
+${body}
+</main>
+<footer class="site"><p>Plan-Net provider directory · tenant ${o.tenant}</p></footer>
+</body>
+</html>
+`.value;
+}
+
+export function landingPage(tenant: string, opts: { configured: boolean; sessionsEnabled: boolean; signedOut?: boolean; ended?: boolean }): string {
+  const base = consoleBase(tenant);
+  const login = `/t/${tenant}/auth/saml/login?returnTo=${encodeURIComponent(base + '/')}`;
+  const ready = opts.configured && opts.sessionsEnabled;
+  return layout({ tenant, title: 'Sign in' }, html`
+<h1>Sign in to the staff console</h1>
+${opts.signedOut ? html`<p class="notice" role="status">You have signed out. Your session on the server has ended.</p>` : ''}
+${opts.ended ? html`<p class="notice" role="status">Your session has expired or ended. Sign in again to continue.</p>` : ''}
+<p>Staff of this health plan sign in with their organisation's single sign-on (SAML). The console never asks for or sees your password: you enter it at your organisation's identity provider, which sends you back here.</p>
+${ready
+    ? html`<p><a class="button" href="${login}">Sign in with single sign-on</a></p>`
+    : html`<h2>Sign-in is not available</h2>
+<p class="warning">${opts.sessionsEnabled
+      ? html`Single sign-on is not configured for tenant <strong>${tenant}</strong>. A tenant administrator configures the identity provider with <code>npm run saml -- configure</code> or <code>PUT /t/${tenant}/admin/saml</code>.`
+      : 'Staff sign-in is not enabled on this server.'}</p>`}
+<h2>What you can do here</h2>
+<ul>
+  <li>Search and browse the provider directory: practitioners, their roles, locations, organizations, networks and plans.</li>
+  <li>Follow references from a record to the records it names.</li>
+</ul>
+`);
+}
+
+export function homePage(o: LayoutOpts): string {
+  const base = consoleBase(o.tenant);
+  return layout({ ...o, current: 'home' }, html`
+<h1>Directory</h1>
+<p>Choose a kind of record to search and browse.</p>
+<ul>
+  ${(o.types ?? []).map((t) => html`<li><a href="${base}/directory/${t}">${t}</a></li>`)}
+</ul>
+`);
+}
+
+export interface FilterField { name: string; label: string; value: string; kind: 'text' | 'select'; options?: { value: string; label: string }[]; hint?: string }
+export interface ResultRow { href: string; label: string; cells: string[] }
+
+export function searchPage(o: LayoutOpts & { type: string; filters: FilterField[]; columns: string[]; rows: ResultRow[]; total?: number; nextHref?: string; firstHref?: string; error?: string; notes: string[] }): string {
+  const base = consoleBase(o.tenant);
+  return layout({ ...o, current: o.type }, html`
+<h1>${o.type}</h1>
+<form class="filters" role="search" method="get" action="${base}/directory/${o.type}" aria-label="Search ${o.type}">
+  ${o.filters.map((f) => html`<div>
+    <label for="f-${f.name}">${f.label}</label>
+    ${f.kind === 'select'
+      ? html`<select id="f-${f.name}" name="${f.name}"${f.hint ? html` aria-describedby="h-${f.name}"` : ''}><option value="">Any</option>${(f.options ?? []).map((op) => html`<option value="${op.value}"${op.value === f.value ? html` selected` : ''}>${op.label}</option>`)}</select>`
+      : html`<input id="f-${f.name}" name="${f.name}" type="text" value="${f.value}"${f.hint ? html` aria-describedby="h-${f.name}"` : ''}>`}
+    ${f.hint ? html`<small id="h-${f.name}">${f.hint}</small>` : ''}
+  </div>`)}
+  <div><button type="submit">Search</button></div>
+</form>
+${o.notes.map((n) => html`<p class="notice">${n}</p>`)}
+${o.error ? html`<p class="error" role="alert">${o.error}</p>` : ''}
+<section aria-labelledby="results-h">
+<h2 id="results-h">Results${o.total !== undefined ? html` (${o.total} in all)` : ''}</h2>
+${o.rows.length === 0 ? html`<p>No ${o.type} records match.</p>` : html`<table>
+  <caption>${o.type} records, ${o.rows.length} on this page</caption>
+  <thead><tr><th scope="col">Name</th>${o.columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
+  <tbody>
+  ${o.rows.map((r) => html`<tr><th scope="row"><a href="${r.href}">${r.label}</a></th>${r.cells.map((c) => html`<td>${c}</td>`)}</tr>`)}
+  </tbody>
+</table>`}
+<nav class="pager" aria-label="Result pages">
+  ${o.firstHref ? html`<a href="${o.firstHref}">First page</a>` : ''}
+  ${o.nextHref ? html`<a href="${o.nextHref}" rel="next">Next page</a>` : ''}
+</nav>
+</section>
+`);
+}
+
+export interface RefRow { href?: string; label: string; type: string; path: string }
+export interface RelatedTable { title: string; columns: string[]; rows: ResultRow[] }
+
+export function detailPage(o: LayoutOpts & { type: string; id: string; label: string; fields: [string, string][]; refs: RefRow[]; related: RelatedTable[]; versionId?: string; lastUpdated?: string }): string {
+  const base = consoleBase(o.tenant);
+  return layout({ ...o, current: o.type }, html`
+<p><a href="${base}/directory/${o.type}">Back to ${o.type} search</a></p>
+<h1>${o.label}</h1>
+<dl class="fields">
+  <dt>Type</dt><dd>${o.type}</dd>
+  <dt>Id</dt><dd>${o.id}</dd>
+  ${o.versionId ? html`<dt>Version</dt><dd>${o.versionId}</dd>` : ''}
+  ${o.lastUpdated ? html`<dt>Last updated</dt><dd>${o.lastUpdated}</dd>` : ''}
+  ${o.fields.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
+</dl>
+${o.related.map((t, i) => html`<section aria-labelledby="rel-${i}">
+<h2 id="rel-${i}">${t.title}</h2>
+${t.rows.length === 0 ? html`<p>None.</p>` : html`<table>
+  <caption>${t.title}</caption>
+  <thead><tr><th scope="col">Record</th>${t.columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
+  <tbody>${t.rows.map((r) => html`<tr><th scope="row"><a href="${r.href}">${r.label}</a></th>${r.cells.map((c) => html`<td>${c}</td>`)}</tr>`)}</tbody>
+</table>`}
+</section>`)}
+<section aria-labelledby="refs-h">
+<h2 id="refs-h">References from this record</h2>
+${o.refs.length === 0 ? html`<p>This record names no other records.</p>` : html`<table>
+  <caption>Records this ${o.type} refers to</caption>
+  <thead><tr><th scope="col">Element</th><th scope="col">Type</th><th scope="col">Record</th></tr></thead>
+  <tbody>${o.refs.map((r) => html`<tr><td>${r.path}</td><td>${r.type}</td><td>${r.href ? html`<a href="${r.href}">${r.label}</a>` : r.label}</td></tr>`)}</tbody>
+</table>`}
+</section>
+`);
+}
+
+export function errorPage(o: LayoutOpts, heading: string, message: string): string {
+  return layout(o, html`<h1>${heading}</h1><p>${message}</p><p><a href="${consoleBase(o.tenant)}/">Console home</a></p>`);
+}

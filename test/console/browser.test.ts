@@ -1,0 +1,145 @@
+/**
+ * The staff console in a real browser: headless Chromium (Debian `chromium`, driven by playwright-core; installed
+ * with apt-get when missing) against the real service and the real SimpleSAMLphp IdP. Signs in through SSO,
+ * searches, opens a practitioner and sees its roles with their locations and networks, walks the search by
+ * keyboard only, signs out and finds the console closed. Every page passes axe (WCAG 2.1 A/AA); screenshots of each
+ * main page go to test-output/console/.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import { startTestServer, fhir, EXAMPLES_DIR, type TestServer } from '../helpers/server.ts';
+import { startSamlIdp, type SamlIdp } from '../helpers/saml-idp.ts';
+import { ensureDebianPackage } from '../helpers/system-packages.ts';
+import { PROJECT_ROOT } from '../../src/config/config.ts';
+
+const OUT = path.join(PROJECT_ROOT, 'test-output', 'console');
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let srv: TestServer;
+let idp: SamlIdp;
+let browser: Browser;
+let consoleUrl: string;
+
+before(async () => {
+  const chromiumPath = ensureDebianPackage('chromium', 'chromium');
+  srv = await startTestServer();
+  idp = await startSamlIdp();
+  await idp.configureTenant(srv, srv.tenant);
+  consoleUrl = `${srv.url}/t/${srv.tenant}/console/`;
+  // the Plan-Net examples: practitioners, their roles, locations, organizations, networks, plans
+  const files = fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json'));
+  for (const f of files) {
+    const r = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, f), 'utf8'));
+    const put = await fhir(`${srv.base}/${r.resourceType}/${r.id}`, { method: 'PUT', json: r });
+    assert.ok(put.status < 300, `${f}: ${put.status} ${put.text.slice(0, 300)}`);
+  }
+  fs.mkdirSync(OUT, { recursive: true });
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ARGS });
+}, { timeout: 600_000 });
+after(async () => {
+  await browser?.close();
+  await idp?.stop();
+  await srv?.close();
+});
+
+async function axe(page: Page, name: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+  assert.deepEqual(results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), [], `axe on ${name} (${page.url()})`);
+  assert.ok((await page.title()).trim(), `${name} has a title`);
+}
+
+/** Presses Tab until the focused element matches, as a keyboard-only user would; fails after `max` presses. */
+async function tabTo(page: Page, matches: (el: { tag: string; text: string; name: string | null; href: string | null }) => boolean, max = 60): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const el = await page.evaluate(() => {
+      const a = document.activeElement as HTMLElement | null;
+      return { tag: a?.tagName.toLowerCase() ?? '', text: (a?.textContent ?? '').trim(), name: a?.getAttribute('name') ?? null, href: a?.getAttribute('href') ?? null };
+    });
+    if (matches(el)) return;
+  }
+  throw new Error(`Tab never reached the element on ${page.url()}`);
+}
+
+test('SSO sign-in, search, a practitioner with its roles, keyboard-only walk, sign-out closes the console', { timeout: 600_000 }, async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) pageErrors.push(m.text()); });
+
+  // landing page: explains SSO, links to the SAML login
+  await page.goto(consoleUrl);
+  await axe(page, '01-sign-in');
+  await page.getByRole('link', { name: 'Sign in with single sign-on' }).click();
+
+  // the IdP's own login form (SimpleSAMLphp), then its auto-posting form back to our ACS, then the console home
+  await page.locator('input[name="username"]').fill('victor');
+  await page.locator('input[name="password"]').fill('victor-pass');
+  await Promise.all([page.waitForURL(consoleUrl, { timeout: 60_000 }), page.locator('input[name="password"]').press('Enter')]);
+  assert.match(await page.locator('header').innerText(), /Signed in as\s+Victor/i);
+  assert.match(await page.locator('#session-expiry').innerText(), /times out after 15 min/);
+  await axe(page, '02-home');
+
+  // keyboard only: skip link first, then Tab to the Practitioner search, type a name, Enter, Tab to a result, Enter
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Skip to main content');
+  await tabTo(page, (el) => el.tag === 'a' && el.text === 'Practitioner');
+  await Promise.all([page.waitForURL(/\/directory\/Practitioner$/), page.keyboard.press('Enter')]);
+  await axe(page, '03-practitioner-search');
+  await tabTo(page, (el) => el.tag === 'input' && el.name === 'name');
+  await page.keyboard.type('Joe');
+  await Promise.all([page.waitForURL(/\/directory\/Practitioner\?name=Joe/), page.keyboard.press('Enter')]);
+  const rows = page.locator('main table tbody tr');
+  assert.equal(await rows.count(), 1, await page.locator('main').innerText());
+  await axe(page, '04-practitioner-results');
+  await tabTo(page, (el) => el.tag === 'a' && /Joe Smith/.test(el.text));
+  await Promise.all([page.waitForURL(/\/directory\/Practitioner\/JoeSmith$/), page.keyboard.press('Enter')]);
+
+  // the detail follows references: the practitioner's roles, their locations and networks
+  assert.equal(await page.locator('h1').innerText(), 'Joe Smith, MD');
+  const roles = page.locator('section', { has: page.getByRole('heading', { name: 'Roles of this practitioner' }) });
+  const roleRows = roles.locator('tbody tr');
+  assert.ok(await roleRows.count() >= 1, await roles.innerText());
+  assert.match(await roles.innerText(), /Role JoeSmithRole1/);
+  const rolesText = await roles.innerText();
+  assert.match(rolesText, /Hospital|Hartford|Location/i, 'locations named');
+  assert.match(rolesText, /Network/i, 'networks named');
+  await axe(page, '05-practitioner-detail');
+
+  // a role's own page, reached from the table
+  await roleRows.first().getByRole('link').click();
+  await page.waitForURL(/\/directory\/PractitionerRole\//);
+  assert.match(await page.locator('main').innerText(), /References from this record/);
+  await axe(page, '06-practitioner-role-detail');
+
+  // filters of another type: Location by state, with a network select and paging links when needed
+  await page.goto(`${consoleUrl}directory/PractitionerRole`);
+  assert.ok(await page.getByLabel('Network').count() === 1, 'network filter has a label');
+  await axe(page, '07-practitioner-role-search');
+  await page.goto(`${consoleUrl}directory/Location?address-state=CT`);
+  assert.ok(await page.locator('main table tbody tr').count() >= 1);
+  await axe(page, '08-location-search');
+
+  // sign out (a CSRF-protected POST form) and find the console closed
+  await Promise.all([page.waitForURL(/\/console\/\?signed-out=1$/), page.getByRole('button', { name: 'Sign out' }).click()]);
+  assert.match(await page.locator('main').innerText(), /You have signed out/);
+  await axe(page, '09-signed-out');
+  await page.goto(`${consoleUrl}directory/Practitioner`);
+  assert.equal(new URL(page.url()).pathname, `/t/${srv.tenant}/console/`);
+  assert.doesNotMatch(await page.content(), /Signed in as/);
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+});
+
+test('the first page is small: HTML, CSS and script together under 200 KB gzip', async () => {
+  const { gzipSync } = await import('node:zlib');
+  let total = 0;
+  for (const p of ['', 'static/console.css', 'static/session-timer.js']) total += gzipSync(Buffer.from(await (await fetch(consoleUrl + p)).arrayBuffer())).length;
+  assert.ok(total < 200 * 1024, `${total} bytes`);
+});
