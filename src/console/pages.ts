@@ -139,11 +139,13 @@ ${o.rows.length === 0 ? html`<p>No ${o.type} records match.</p>` : html`<table>
 export interface RefRow { href?: string; label: string; type: string; path: string }
 export interface RelatedTable { title: string; columns: string[]; rows: ResultRow[] }
 
-export function detailPage(o: LayoutOpts & { type: string; id: string; label: string; fields: [string, string][]; refs: RefRow[]; related: RelatedTable[]; versionId?: string; lastUpdated?: string }): string {
+export function detailPage(o: LayoutOpts & { type: string; id: string; label: string; fields: [string, string][]; refs: RefRow[]; related: RelatedTable[]; versionId?: string; lastUpdated?: string; editHref?: string; saved?: string }): string {
   const base = consoleBase(o.tenant);
   return layout({ ...o, current: o.type }, html`
 <p><a href="${base}/directory/${o.type}">Back to ${o.type} search</a></p>
 <h1>${o.label}</h1>
+${o.saved ? html`<p class="saved" role="status">Saved: this is version ${o.saved}.</p>` : ''}
+${o.editHref ? html`<p><a class="button" href="${o.editHref}">Edit</a></p>` : ''}
 <dl class="fields">
   <dt>Type</dt><dd>${o.type}</dd>
   <dt>Id</dt><dd>${o.id}</dd>
@@ -172,4 +174,32 @@ ${o.refs.length === 0 ? html`<p>This record names no other records.</p>` : html`
 
 export function errorPage(o: LayoutOpts, heading: string, message: string): string {
   return layout(o, html`<h1>${heading}</h1><p>${message}</p><p><a href="${consoleBase(o.tenant)}/">Console home</a></p>`);
+}
+
+export interface EditField { name: string; label: string; value: string; kind: 'text' | 'select'; options?: { value: string; label: string }[]; error?: string }
+
+export function editPage(o: LayoutOpts & { type: string; id: string; label: string; version: string; fields: EditField[]; formErrors: string[]; conflict?: boolean }): string {
+  const base = consoleBase(o.tenant);
+  const action = `${base}/directory/${o.type}/${encodeURIComponent(o.id)}/edit`;
+  const hasErrors = o.formErrors.length > 0 || o.fields.some((f) => f.error);
+  return layout({ ...o, current: o.type }, html`
+<p><a href="${base}/directory/${o.type}/${encodeURIComponent(o.id)}">Back to ${o.label}</a></p>
+<h1>Edit ${o.label}</h1>
+${o.conflict ? html`<div class="warning" role="alert"><p><strong>Someone else changed this record</strong> after you opened it (it is no longer version ${o.version}). Nothing was saved.</p>
+<p><a href="${action}">Reload the current version</a> and make your change again.</p></div>` : ''}
+${hasErrors && !o.conflict ? html`<div class="warning" role="alert"><p><strong>Nothing was saved.</strong> The server's validation refused the change; see the messages next to the fields.</p>
+${o.formErrors.length ? html`<ul>${o.formErrors.map((e) => html`<li>${e}</li>`)}</ul>` : ''}</div>` : ''}
+<form method="post" action="${action}" novalidate>
+  <input type="hidden" name="_csrf" value="${o.session?.csrfToken ?? ''}">
+  <input type="hidden" name="version" value="${o.version}">
+  ${o.fields.map((f) => html`<div class="field">
+    <label for="e-${f.name}">${f.label}</label>
+    ${f.kind === 'select'
+      ? html`<select id="e-${f.name}" name="${f.name}"${f.error ? html` aria-invalid="true" aria-describedby="err-${f.name}"` : ''}>${(f.options ?? []).map((op) => html`<option value="${op.value}"${op.value === f.value ? html` selected` : ''}>${op.label}</option>`)}</select>`
+      : html`<input id="e-${f.name}" name="${f.name}" type="text" value="${f.value}"${f.error ? html` aria-invalid="true" aria-describedby="err-${f.name}"` : ''}>`}
+    ${f.error ? html`<p class="error" id="err-${f.name}">${f.error}</p>` : ''}
+  </div>`)}
+  <p><button type="submit">Save</button></p>
+</form>
+`);
 }

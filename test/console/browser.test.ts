@@ -137,6 +137,39 @@ test('SSO sign-in, search, a practitioner with its roles, keyboard-only walk, si
   await context.close();
 });
 
+test('an editor edits by keyboard: an invalid edit shows the error by its field and saves nothing; a valid one makes a new version', { timeout: 600_000 }, async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(consoleUrl);
+  await page.getByRole('link', { name: 'Sign in with single sign-on' }).click();
+  await page.locator('input[name="username"]').fill('eddie');
+  await page.locator('input[name="password"]').fill('eddie-pass');
+  await Promise.all([page.waitForURL(consoleUrl, { timeout: 60_000 }), page.locator('input[name="password"]').press('Enter')]);
+  await page.goto(`${consoleUrl}directory/Organization/Acme`);
+  const before = (await fhir(`${srv.base}/Organization/Acme`)).body;
+  await tabTo(page, (el) => el.tag === 'a' && el.text === 'Edit');
+  await Promise.all([page.waitForURL(/\/Organization\/Acme\/edit$/), page.keyboard.press('Enter')]);
+  await axe(page, '10-edit-form');
+  await tabTo(page, (el) => el.tag === 'input' && el.name === 'name');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await Promise.all([page.waitForLoadState('load'), page.waitForURL(/\/edit$/), page.keyboard.press('Enter')]);
+  await page.locator('#err-name').waitFor();
+  assert.equal(await page.locator('#e-name').getAttribute('aria-describedby'), 'err-name');
+  assert.match(await page.locator('main').innerText(), /Nothing was saved/);
+  await axe(page, '11-edit-error');
+  assert.equal((await fhir(`${srv.base}/Organization/Acme`)).body.meta.versionId, before.meta.versionId, 'nothing saved');
+  await page.locator('#e-name').focus();
+  await page.keyboard.type('Acme of CT, edited');
+  await Promise.all([page.waitForURL(/\/Organization\/Acme\?saved=/), page.keyboard.press('Enter')]);
+  assert.match(await page.locator('main').innerText(), /Saved: this is version/);
+  assert.equal(await page.locator('h1').innerText(), 'Acme of CT, edited');
+  await axe(page, '12-edit-saved');
+  const afterEdit = (await fhir(`${srv.base}/Organization/Acme`)).body;
+  assert.equal(Number(afterEdit.meta.versionId), Number(before.meta.versionId) + 1);
+  await context.close();
+});
+
 test('the first page is small: HTML, CSS and script together under 200 KB gzip', async () => {
   const { gzipSync } = await import('node:zlib');
   let total = 0;

@@ -97,3 +97,50 @@ test('directory search pages through results by the Bundle\'s next link and keep
   assert.equal(bad.status, 400);
   assert.match(await bad.text(), /role="alert"/);
 });
+
+test('edit: an editor saves a change through the server validation; an invalid one shows the field error and saves nothing; a stale version is 412 with a reload; a viewer\'s hand-crafted POST is 403', async () => {
+  const { fhir, example } = await import('../helpers/server.ts');
+  const org = example('Organization-Acme');
+  assert.ok((await fhir(`${srv.base}/Organization/${org.id}`, { method: 'PUT', json: org })).status < 300);
+  const sessions = srv.services.sessions as StaffSessions;
+  const editor = await sessions.create(srv.tenant, { userId: 'eddie@plan.example', roles: ['editor'] });
+  const viewer = await sessions.create(srv.tenant, { userId: 'vic@plan.example', roles: ['viewer'] });
+  const url = `${srv.url}/t/${srv.tenant}/console/directory/Organization/${org.id}/edit`;
+  const post = (who: typeof editor, fields: Record<string, string>) => fetch(url, {
+    method: 'POST', redirect: 'manual', body: new URLSearchParams({ _csrf: who.session.csrfToken, ...fields }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `plannet_session=${who.token}` },
+  });
+  const current = async () => (await fhir(`${srv.base}/Organization/${org.id}`)).body;
+
+  // the viewer sees no edit link and is refused anyway
+  const view = await (await fetch(`${srv.url}/t/${srv.tenant}/console/directory/Organization/${org.id}`, { headers: { cookie: `plannet_session=${viewer.token}` } })).text();
+  assert.doesNotMatch(view, />Edit</);
+  assert.equal((await fetch(url, { headers: { cookie: `plannet_session=${viewer.token}` } })).status, 403);
+  assert.equal((await post(viewer, { version: '1', name: 'Hijacked' })).status, 403);
+  assert.equal((await current()).name, org.name);
+
+  // an invalid edit (the required name emptied): 422, the error next to the field, nothing saved
+  const v1 = (await current()).meta.versionId;
+  const bad = await post(editor, { version: v1, name: '', active: 'true', phone: '' });
+  assert.equal(bad.status, 422);
+  const badHtml = await bad.text();
+  assert.match(badHtml, /<input id="e-name" name="name" type="text" value="" aria-invalid="true" aria-describedby="err-name">/);
+  assert.match(badHtml, /<p class="error" id="err-name">[^<]*name/i);
+  assert.match(badHtml, /Nothing was saved/);
+  assert.equal((await current()).meta.versionId, v1);
+
+  // a valid edit: a new version
+  const ok = await post(editor, { version: v1, name: 'Acme of CT (renamed)' });
+  assert.equal(ok.status, 303);
+  const after = await current();
+  assert.equal(after.name, 'Acme of CT (renamed)');
+  assert.equal(Number(after.meta.versionId), Number(v1) + 1);
+
+  // the same stale version again: 412, explained, with a reload link, nothing saved
+  const stale = await post(editor, { version: v1, name: 'Stale write' });
+  assert.equal(stale.status, 412);
+  const staleHtml = await stale.text();
+  assert.match(staleHtml, /Someone else changed this record/);
+  assert.match(staleHtml, /Reload the current version/);
+  assert.equal((await current()).name, 'Acme of CT (renamed)');
+});
