@@ -7,8 +7,8 @@ import { generateDirectory, estimateResourceCount } from '../../src/seeds/synthe
 import { startService, machine, flag, createTenant, smartClient } from './harness.ts';
 
 const target = flag('resources', 50_000);
-const bundleSize = flag('bundle-size', 500);
-const concurrency = flag('concurrency', 2);
+const bundleSize = flag('bundle-size', 1000);
+const concurrency = flag('concurrency', 3);
 
 // choose the practitioner count that yields about `target` resources
 let practitioners = Math.max(10, Math.round(target / 3.5));
