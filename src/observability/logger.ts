@@ -7,6 +7,13 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  // stdout without a write system call per line: lines written while a write is in flight go out together. The
+  // buffer is flushed synchronously at exit, so nothing logged before a shutdown is lost.
+  if (!destination) {
+    const stdout = pino.destination({ dest: 1, sync: false });
+    process.once('exit', () => { try { stdout.flushSync(); } catch { /* nothing pending, or stdout gone */ } });
+    destination = stdout as unknown as NodeJS.WritableStream;
+  }
   return pino({
     level,
     base: { service: 'plannet-directory' },

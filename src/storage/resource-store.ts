@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import type { TenantTx } from './db.ts';
+import pg from 'pg';
+import type { Db, TenantTx } from './db.ts';
 import { FhirError, gone, notFound, preconditionFailed } from '../fhir/outcome/errors.ts';
 
 export const FHIR_ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -82,6 +83,19 @@ export async function findCurrent(tx: TenantTx, resourceType: string, id: string
   const r = rows[0];
   if (!r) return null;
   return { resourceType, id, versionId: r.version_id, lastUpdated: new Date(r.last_updated).toISOString(), deleted: r.deleted, json: r.content };
+}
+
+/** readCurrent in one database round trip (see Db.readOneShot); the type must be one this server serves. */
+export async function readCurrentOneShot(db: Db, tenant: string, resourceType: string, id: string): Promise<StoredVersion> {
+  if (!FHIR_ID_PATTERN.test(id)) throw notFound(`${resourceType}/${id} is not known`);
+  const { rows } = await db.readOneShot(tenant,
+    `SELECT version_id, last_updated, deleted, content FROM resources
+      WHERE tenant_id = ${pg.escapeLiteral(tenant)} AND resource_type = ${pg.escapeLiteral(resourceType)} AND id = ${pg.escapeLiteral(id)}`);
+  const r = rows[0];
+  if (!r) throw notFound(`${resourceType}/${id} is not known`);
+  const v: StoredVersion = { resourceType, id, versionId: r.version_id, lastUpdated: new Date(r.last_updated).toISOString(), deleted: r.deleted, json: r.content };
+  if (v.deleted) throw new FhirError('gone', `${resourceType}/${id} was deleted`, { headers: { ETag: versionETag(v.versionId) } });
+  return v;
 }
 
 export async function readVersion(tx: TenantTx, resourceType: string, id: string, versionId: number): Promise<StoredVersion> {

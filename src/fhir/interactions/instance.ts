@@ -8,7 +8,7 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../outcome/errors.ts';
 import type { FhirContext, FhirResponse } from '../services.ts';
 import {
-  readCurrent, readVersion, writeBatch, mapWriteError, versionETag, type StoredVersion, type WriteResult,
+  readCurrent, readCurrentOneShot, readVersion, writeBatch, mapWriteError, versionETag, type StoredVersion, type WriteResult,
 } from '../../storage/resource-store.ts';
 import { asResource, assertSupportedType, assertValidId, validateOrThrow } from './resource-checks.ts';
 import type { TenantTx } from '../../storage/db.ts';
@@ -22,7 +22,7 @@ export function resourceHeaders(ctx: FhirContext, v: StoredVersion, withLocation
 export async function read(ctx: FhirContext, type: string, id: string): Promise<FhirResponse> {
   assertSupportedType(type);
   assertValidId(id);
-  const v = await ctx.services.db.withTenant(ctx.tenant.id, (tx) => readCurrent(tx, type, id), { readOnly: true });
+  const v = await readCurrentOneShot(ctx.services.db, ctx.tenant.id, type, id);
   return { status: 200, headers: resourceHeaders(ctx, v), json: v.json! };
 }
 
