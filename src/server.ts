@@ -23,6 +23,7 @@ import { knownSearchParam } from './audit/known-params.ts';
 import { createJobRunner, type JobRunner } from './jobs/index.ts';
 import { Metrics } from './observability/metrics.ts';
 import { redisPositions } from './storage/shared-positions.ts';
+import { QUEUE_SCHEMA } from './jobs/queue-schema.ts';
 
 export interface RunningServer {
   url: string;
@@ -69,6 +70,12 @@ export async function startServer(config: Config, opts: { logger?: Logger; servi
   if (audit.enabled) services.db.addBeforeCommit(audit.beforeCommit);
   const metrics = new Metrics(services.db.pool);
   metrics.gauge('plannet_audit_buffer_depth', 'Audit rows buffered in memory, not yet written', () => audit.backlog);
+  // job queue depth and the age of its oldest waiting job, read from the pg-boss tables at scrape time
+  const queueSql = `SELECT count(*)::int AS depth, COALESCE(EXTRACT(EPOCH FROM now() - min(created_on)), 0)::float8 AS age
+    FROM ${QUEUE_SCHEMA}.job WHERE state IN ('created', 'retry') AND start_after <= now()`;
+  const queue = async () => (await services.db.query(queueSql)).rows[0] as { depth: number; age: number };
+  metrics.gauge('plannet_job_queue_depth', 'Jobs waiting to run (exports, adequacy reports, publishing)', async () => (await queue()).depth);
+  metrics.gauge('plannet_job_queue_oldest_age_seconds', 'How long the oldest waiting job has waited', async () => (await queue()).age);
   const app = buildApp(services, { audit, metrics });
   const server = config.tls
     ? https.createServer({ cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2', keepAliveTimeout: 65_000 }, app)

@@ -24,6 +24,8 @@ test('metrics need the token and report requests by action, type, status and ten
   assert.match(text, /plannet_http_request_duration_seconds_bucket\{le="0.05",action="search-type",type="Practitioner"\}/);
   assert.match(text, /plannet_db_pool_connections\{state="total"\} \d+/);
   assert.match(text, /plannet_audit_buffer_depth \d+/);
+  assert.match(text, /plannet_job_queue_depth \d+/);
+  assert.match(text, /plannet_job_queue_oldest_age_seconds [\d.]+/);
   assert.match(text, /plannet_rate_limit_refusals_total/);
   assert.match(text, /plannet_process_resident_memory_bytes/);
 });
@@ -33,4 +35,16 @@ test('without a configured token, only loopback callers may scrape', async () =>
   try {
     assert.equal((await fetch(`${open.url}/metrics`)).status, 200, 'tests connect over loopback');
   } finally { await open.close(); }
+});
+
+test('the job queue gauges count waiting jobs', async () => {
+  const { maintenanceToken } = await import('../helpers/server.ts');
+  const idle = await startTestServer({ metricsToken: 'q', jobs: { ...srv.config.jobs, workers: false } });
+  try {
+    const k = await fetch(`${idle.base}/$export`, { headers: { authorization: `Bearer ${await maintenanceToken(idle.base)}`, prefer: 'respond-async', accept: 'application/fhir+json' } });
+    assert.equal(k.status, 202);
+    const text = await (await fetch(`${idle.url}/metrics`, { headers: { authorization: 'Bearer q' } })).text();
+    const depth = Number(/plannet_job_queue_depth (\d+)/.exec(text)?.[1]);
+    assert.ok(depth >= 1, `queue depth ${depth}`);
+  } finally { await idle.close(); }
 });
