@@ -81,9 +81,11 @@ export function genesisHash(tenant: string): Buffer {
 }
 
 export function chainHash(prev: Buffer, seq: number, content: Buffer): Buffer {
-  const s = Buffer.alloc(8);
-  s.writeBigInt64BE(BigInt(seq));
-  return createHash('sha256').update(prev).update(s).update(content).digest();
+  const buf = Buffer.allocUnsafe(prev.length + 8 + content.length);
+  prev.copy(buf, 0);
+  buf.writeBigInt64BE(BigInt(seq), prev.length);
+  content.copy(buf, prev.length + 8);
+  return hash('sha256', buf, 'buffer');
 }
 
 /** The JSON object audit_append() takes for one row (audit_events column names + content_hash). */
