@@ -47,7 +47,7 @@ export class S3FileStorage implements FileStorage {
     const flushPart = async () => {
       const body = Buffer.concat(pending, pendingBytes);
       pending = []; pendingBytes = 0;
-      if (!uploadId) uploadId = (await this.#client.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: 'application/fhir+ndjson' }))).UploadId!;
+      if (!uploadId) uploadId = (await this.#client.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: 'application/fhir+ndjson', ServerSideEncryption: 'AES256' }))).UploadId!;
       const PartNumber = parts.length + 1;
       const r = await this.#client.send(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: body }));
       parts.push({ ETag: r.ETag!, PartNumber });
@@ -60,7 +60,7 @@ export class S3FileStorage implements FileStorage {
       close: async () => {
         if (!uploadId) {
           // small file: one PUT
-          await this.#client.send(new PutObjectCommand({ Bucket, Key, Body: Buffer.concat(pending, pendingBytes), ContentType: 'application/fhir+ndjson' }));
+          await this.#client.send(new PutObjectCommand({ Bucket, Key, Body: Buffer.concat(pending, pendingBytes), ContentType: 'application/fhir+ndjson', ServerSideEncryption: 'AES256' }));
           return bytes;
         }
         if (pendingBytes > 0) await flushPart();
