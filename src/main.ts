@@ -12,6 +12,8 @@ import { buildServices, startServer } from './server.ts';
 import { seedDemoTenant } from './seeds/demo.ts';
 import { openDatabase } from './storage/db.ts';
 import { prepareJobQueues } from './jobs/index.ts';
+import { AuditService } from './audit/service.ts';
+import { knownSearchParam } from './audit/known-params.ts';
 
 const ROLES = ['api', 'all', 'worker', 'migrate'] as const;
 type Role = (typeof ROLES)[number];
@@ -76,6 +78,12 @@ async function main(): Promise<void> {
 async function runWorker(config: ReturnType<typeof loadConfig>, logger: ReturnType<typeof createLogger>): Promise<void> {
   config.jobs.workers = true;
   const built = await buildServices(config, logger);
+  // jobs write audit rows for their work, as in the API process (writes in their transactions, the rest buffered)
+  const audit = new AuditService({
+    db: built.services.db, logger, enabled: config.auditEnabled, flushIntervalMs: config.auditFlushIntervalMs, bufferMax: config.auditBufferMax,
+    knownParam: knownSearchParam(built.services.search),
+  });
+  if (audit.enabled) built.services.db.addBeforeCommit(audit.beforeCommit);
   await built.jobs.start({ workers: true });
   const health = process.env.HEALTH_PORT ? await serveWorkerHealth(built.services.db, config.host, Number(process.env.HEALTH_PORT)) : undefined;
   process.stdout.write(`\nPlan-Net job worker running (pid ${process.pid})${health ? `; health on ${config.host}:${process.env.HEALTH_PORT}` : ''}\n`);
@@ -87,6 +95,7 @@ async function runWorker(config: ReturnType<typeof loadConfig>, logger: ReturnTy
     try {
       health?.close();
       await built.jobs.stop();
+      await audit.close();
       await built.services.rateLimiters.close();
       await built.database.shutdown();
       process.exit(0);
