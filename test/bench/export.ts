@@ -21,11 +21,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { generateDirectory, estimateResourceCount } from '../../src/seeds/synthetic/generator.ts';
 import { createDb } from '../../src/storage/db.ts';
 import { writeBatch } from '../../src/storage/resource-store.ts';
-import { ClientRegistry } from '../../src/auth/smart/clients.ts';
-import { SigningKeys } from '../../src/auth/smart/keys.ts';
-import { mintAccessToken } from '../../src/auth/smart/token-endpoint.ts';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
-import { startService, machine, flag } from './harness.ts';
+import { startService, machine, flag, smartClient } from './harness.ts';
 
 const target = flag('resources', 1_000_000);
 const parallelDownloads = flag('downloads', 4);
@@ -98,8 +95,8 @@ try {
 
   // ---- the export, end to end
   const base = `${svc.url}/t/${tenant}/fhir`;
-  const client = await new ClientRegistry(db).register(tenant, { name: 'bench', scopes: ['system/*.read'], jwksUri: 'https://example.org/bench-jwks.json' });
-  const token = await mintAccessToken(new SigningKeys(db), tenant, client.clientId, ['system/*.read'], base);
+  // a registered client and the real token flow (the service's signing keys are encrypted under its master key)
+  const token = await smartClient(svc, tenant, 'system/*.read')();
   const t0 = performance.now();
   const k = await fetch(`${base}/$export`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json', prefer: 'respond-async' } });
   if (k.status !== 202) throw new Error(`kick-off: ${k.status} ${await k.text()}`);
