@@ -23,6 +23,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PLAN_NET_TYPES } from '../src/validation/validator.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Types
@@ -106,16 +107,8 @@ const PN = 'http://hl7.org/fhir/us/davinci-pdex-plan-net';
 const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
 const DRAFT_2019 = 'https://json-schema.org/draft/2019-09/schema';
 
-export const PLAN_NET_RESOURCE_TYPES = [
-  'Endpoint',
-  'HealthcareService',
-  'InsurancePlan',
-  'Location',
-  'Organization',
-  'OrganizationAffiliation',
-  'Practitioner',
-  'PractitionerRole',
-] as const;
+/** The 8 Plan-Net resource types: one list, the validator's. */
+export const PLAN_NET_RESOURCE_TYPES = PLAN_NET_TYPES;
 
 export const PROFILE_IDS = [
   'plannet-Endpoint',
