@@ -68,8 +68,7 @@ function stamp(resource: Resource, id: string, versionId: number, lastUpdated: s
 export async function readCurrent(tx: TenantTx, resourceType: string, id: string): Promise<StoredVersion> {
   const v = await findCurrent(tx, resourceType, id);
   if (!v) throw notFound(`${resourceType}/${id} is not known`);
-  if (v.deleted) throw new FhirError('gone', `${resourceType}/${id} was deleted`, { headers: { ETag: versionETag(v.versionId) } });
-  return v;
+  return assertLive(v);
 }
 
 export async function findCurrent(tx: TenantTx, resourceType: string, id: string): Promise<StoredVersion | null> {
@@ -80,9 +79,16 @@ export async function findCurrent(tx: TenantTx, resourceType: string, id: string
             WHERE tenant_id = $1 AND resource_type = $2 AND id = $3`,
     values: [tx.tenant, resourceType, id],
   });
-  const r = rows[0];
-  if (!r) return null;
+  return rows[0] ? toStoredVersion(resourceType, id, rows[0]) : null;
+}
+
+function toStoredVersion(resourceType: string, id: string, r: { version_id: number; last_updated: Date | string; deleted: boolean; content: string | null }): StoredVersion {
   return { resourceType, id, versionId: r.version_id, lastUpdated: new Date(r.last_updated).toISOString(), deleted: r.deleted, json: r.content };
+}
+
+function assertLive(v: StoredVersion): StoredVersion {
+  if (v.deleted) throw new FhirError('gone', `${v.resourceType}/${v.id} was deleted`, { headers: { ETag: versionETag(v.versionId) } });
+  return v;
 }
 
 /** readCurrent in one database round trip (see Db.readOneShot); the type must be one this server serves. */
@@ -91,11 +97,8 @@ export async function readCurrentOneShot(db: Db, tenant: string, resourceType: s
   const { rows } = await db.readOneShot(tenant,
     `SELECT version_id, last_updated, deleted, content FROM resources
       WHERE tenant_id = ${pg.escapeLiteral(tenant)} AND resource_type = ${pg.escapeLiteral(resourceType)} AND id = ${pg.escapeLiteral(id)}`);
-  const r = rows[0];
-  if (!r) throw notFound(`${resourceType}/${id} is not known`);
-  const v: StoredVersion = { resourceType, id, versionId: r.version_id, lastUpdated: new Date(r.last_updated).toISOString(), deleted: r.deleted, json: r.content };
-  if (v.deleted) throw new FhirError('gone', `${resourceType}/${id} was deleted`, { headers: { ETag: versionETag(v.versionId) } });
-  return v;
+  if (!rows[0]) throw notFound(`${resourceType}/${id} is not known`);
+  return assertLive(toStoredVersion(resourceType, id, rows[0]));
 }
 
 export async function readVersion(tx: TenantTx, resourceType: string, id: string, versionId: number): Promise<StoredVersion> {
