@@ -16,19 +16,16 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { AppServices } from '../fhir/services.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
 import { FhirError } from '../fhir/outcome/errors.ts';
-import { currentContext } from '../http/request-context.ts';
-import { ANONYMOUS, type Identity } from '../auth/identity.ts';
-import { authorize, staffPermissions } from '../auth/authorize.ts';
 import { update } from '../fhir/interactions/instance.ts';
 import type { FhirContext } from '../fhir/services.ts';
-import { declareRoute, type RoutePolicy } from '../auth/permissions.ts';
 import { StaffSessions } from '../auth/sessions/store.ts';
 import { clearedSessionCookie, cookieIsSecure } from '../auth/sessions/cookies.ts';
 import { SamlConfigStore } from '../auth/saml/idp-config.ts';
 import { fhirBaseUrl } from '../auth/smart/routes.ts';
 import { PLAN_NET_TYPES } from '../validation/validator.ts';
-import { readCurrent } from '../storage/resource-store.ts';
-import { consoleBase, detailPage, editPage, errorPage, type EditField, homePage, landingPage, searchPage, type FilterField, type LayoutOpts, type RefRow, type RelatedTable, type ResultRow, type SessionView } from './pages.ts';
+import { detailPage, editPage, type EditField, homePage, landingPage, searchPage, type FilterField, type RefRow, type RelatedTable, type ResultRow } from './pages.ts';
+import { consoleBase, errorPage, type LayoutOpts, type SessionView } from './layout.ts';
+import { consoleKit, currentIdentity, type Json } from './kit.ts';
 
 const STATIC_DIR = path.join(import.meta.dirname, 'static');
 const STATIC_FILES: Record<string, string> = { 'console.css': 'text/css; charset=utf-8', 'session-timer.js': 'text/javascript; charset=utf-8' };
@@ -58,45 +55,17 @@ const REVERSE: Record<string, [string, string, string][]> = {
   HealthcareService: [['PractitionerRole', 'service', 'Practitioner roles providing this service']],
 };
 
-type Json = any; // FHIR resources as parsed JSON
-
-const identity = (): Identity => currentContext()?.identity ?? ANONYMOUS;
-const note = (action: string) => { const rc = currentContext(); if (rc) rc.audit.action = action; };
-
 export function consoleRouter(services: AppServices): Router {
   const router = express.Router({ mergeParams: true });
-  const sessions = services.sessions instanceof StaffSessions ? services.sessions : undefined;
+  const kit = consoleKit(services, router);
+  const { sessions, types, route, page, staffOnly, sessionView, read, search, assertType } = kit;
   const idpConfigs = new SamlConfigStore(services.db);
-  const types: string[] = [...PLAN_NET_TYPES];
   const supported = (type: string) => new Set(services.search.supportedParams(type).map((p) => p.name));
 
   router.use((_req, res, next) => {
     res.set({ 'Content-Security-Policy': CONSOLE_CSP, 'Cache-Control': 'no-store', 'Cross-Origin-Resource-Policy': 'same-origin' });
     next();
   });
-
-  const sessionView = (req: Request): SessionView | undefined => {
-    const id = identity();
-    const s = sessions?.sessionOf(req);
-    if (id.kind !== 'staff' || !s || !sessions) return undefined;
-    return { userId: s.userId, name: s.displayName, roles: s.roles, csrfToken: s.csrfToken, idleExpiresAt: s.idleExpiresAt, absoluteExpiresAt: s.absoluteExpiresAt, idleTimeoutS: sessions.idleTimeoutS, absoluteTimeoutS: sessions.absoluteTimeoutS };
-  };
-
-  type Handler = (req: Request, res: Response, tenant: Tenant) => Promise<void>;
-  const route = (method: 'get' | 'post', p: string, action: string, policy: RoutePolicy, fn: Handler) => {
-    declareRoute({ method: method.toUpperCase(), path: `/t/:tenant/console${p === '/' ? '' : p}`, action, policy });
-    router[method](p, async (req: Request, res: Response, next: NextFunction) => {
-      note(action);
-      try { authorize(identity(), res.locals.tenant as Tenant, policy); await fn(req, res, res.locals.tenant as Tenant); } catch (err) { next(err); }
-    });
-  };
-  const page = (res: Response, status: number, body: string) => { res.status(status).type('html').send(body); };
-  /** A staff page: without a session, back to the landing page. */
-  const staffOnly = (req: Request, res: Response, tenant: Tenant): SessionView | undefined => {
-    const s = sessionView(req);
-    if (!s) res.redirect(303, `${consoleBase(tenant.id)}/`);
-    return s;
-  };
 
   route('get', '/', 'console:home', 'public', async (req, res, tenant) => {
     const s = sessionView(req);
@@ -114,19 +83,11 @@ export function consoleRouter(services: AppServices): Router {
 
   route('post', '/sign-out', 'console:sign-out', 'public', async (req, res, tenant) => {
     // The session resolver has already checked the `_csrf` field against the session (403 without it).
-    const id = identity();
+    const id = currentIdentity();
     if (id.kind === 'staff' && sessions) await sessions.end(tenant.id, id.sessionId, 'logout');
     res.setHeader('Set-Cookie', clearedSessionCookie(tenant.id, cookieIsSecure(req, services.config)));
     res.redirect(303, `${consoleBase(tenant.id)}/?signed-out=1`);
   });
-
-  const read = (tenant: Tenant, type: string, id: string) => services.db.withTenant(tenant.id, (tx) => readCurrent(tx, type, id), { readOnly: true });
-  const search = async (req: Request, tenant: Tenant, type: string, query: [string, string][]): Promise<Json> => {
-    const opts = { baseUrl: fhirBaseUrl(services, req, tenant.id), strict: true, defaultCount: 20, maxCount: services.config.maxPageSize };
-    const r = await services.db.withTenant(tenant.id, (tx) => services.search.search(tx, type, query, opts), { readOnly: true });
-    return JSON.parse(r.json);
-  };
-  const assertType = (type: string) => { if (!types.includes(type)) throw new FhirError('not-found', `${type} is not a Plan-Net type`); };
 
   route('get', '/directory/:type', 'console:search', 'directory:read', async (req, res, tenant) => {
     const s = staffOnly(req, res, tenant);
@@ -231,7 +192,7 @@ export function consoleRouter(services: AppServices): Router {
     page(res, 200, detailPage({
       tenant: tenant.id, title: `${type} ${labelOf(r)}`, session: s, types, type, id, label: labelOf(r), fields: fieldsOf(r),
       refs: ownRefs.map(refRow), related, versionId: r.meta?.versionId, lastUpdated: r.meta?.lastUpdated,
-      editHref: staffPermissions(s.roles).has('directory:write') && editable(type) ? `${base}/directory/${type}/${encodeURIComponent(id)}/edit` : undefined,
+      editHref: kit.can(s, 'directory:write') && editable(type) ? `${base}/directory/${type}/${encodeURIComponent(id)}/edit` : undefined,
       saved: typeof req.query.saved === 'string' ? req.query.saved.slice(0, 12) : undefined,
     }));
   });

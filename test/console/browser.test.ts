@@ -9,15 +9,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { AxeBuilder } from '@axe-core/playwright';
+import type { Browser } from 'playwright-core';
 import { startTestServer, fhir, EXAMPLES_DIR, type TestServer } from '../helpers/server.ts';
 import { startSamlIdp, type SamlIdp } from '../helpers/saml-idp.ts';
-import { ensureDebianPackage } from '../helpers/system-packages.ts';
-import { PROJECT_ROOT } from '../../src/config/config.ts';
-
-const OUT = path.join(PROJECT_ROOT, 'test-output', 'console');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { axe, launchBrowser, signIn, tabTo } from '../helpers/console-browser.ts';
 
 let srv: TestServer;
 let idp: SamlIdp;
@@ -25,7 +20,6 @@ let browser: Browser;
 let consoleUrl: string;
 
 before(async () => {
-  const chromiumPath = ensureDebianPackage('chromium', 'chromium');
   srv = await startTestServer();
   idp = await startSamlIdp();
   await idp.configureTenant(srv, srv.tenant);
@@ -37,34 +31,13 @@ before(async () => {
     const put = await fhir(`${srv.base}/${r.resourceType}/${r.id}`, { method: 'PUT', json: r });
     assert.ok(put.status < 300, `${f}: ${put.status} ${put.text.slice(0, 300)}`);
   }
-  fs.mkdirSync(OUT, { recursive: true });
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ARGS });
+  browser = await launchBrowser();
 }, { timeout: 600_000 });
 after(async () => {
   await browser?.close();
   await idp?.stop();
   await srv?.close();
 });
-
-async function axe(page: Page, name: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
-  assert.deepEqual(results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), [], `axe on ${name} (${page.url()})`);
-  assert.ok((await page.title()).trim(), `${name} has a title`);
-}
-
-/** Presses Tab until the focused element matches, as a keyboard-only user would; fails after `max` presses. */
-async function tabTo(page: Page, matches: (el: { tag: string; text: string; name: string | null; href: string | null }) => boolean, max = 60): Promise<void> {
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab');
-    const el = await page.evaluate(() => {
-      const a = document.activeElement as HTMLElement | null;
-      return { tag: a?.tagName.toLowerCase() ?? '', text: (a?.textContent ?? '').trim(), name: a?.getAttribute('name') ?? null, href: a?.getAttribute('href') ?? null };
-    });
-    if (matches(el)) return;
-  }
-  throw new Error(`Tab never reached the element on ${page.url()}`);
-}
 
 test('SSO sign-in, search, a practitioner with its roles, keyboard-only walk, sign-out closes the console', { timeout: 600_000 }, async () => {
   const context = await browser.newContext();
@@ -140,11 +113,7 @@ test('SSO sign-in, search, a practitioner with its roles, keyboard-only walk, si
 test('an editor edits by keyboard: an invalid edit shows the error by its field and saves nothing; a valid one makes a new version', { timeout: 600_000 }, async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(consoleUrl);
-  await page.getByRole('link', { name: 'Sign in with single sign-on' }).click();
-  await page.locator('input[name="username"]').fill('eddie');
-  await page.locator('input[name="password"]').fill('eddie-pass');
-  await Promise.all([page.waitForURL(consoleUrl, { timeout: 60_000 }), page.locator('input[name="password"]').press('Enter')]);
+  await signIn(page, consoleUrl, 'eddie');
   await page.goto(`${consoleUrl}directory/Organization/Acme`);
   const before = (await fhir(`${srv.base}/Organization/Acme`)).body;
   await tabTo(page, (el) => el.tag === 'a' && el.text === 'Edit');
