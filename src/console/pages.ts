@@ -42,10 +42,12 @@ export function homePage(o: LayoutOpts): string {
 export interface FilterField { name: string; label: string; value: string; kind: 'text' | 'select'; options?: { value: string; label: string }[]; hint?: string }
 export interface ResultRow { href: string; label: string; cells: string[] }
 
-export function searchPage(o: LayoutOpts & { type: string; filters: FilterField[]; columns: string[]; rows: ResultRow[]; total?: number; nextHref?: string; firstHref?: string; error?: string; notes: string[] }): string {
+export function searchPage(o: LayoutOpts & { type: string; filters: FilterField[]; columns: string[]; rows: ResultRow[]; total?: number; nextHref?: string; firstHref?: string; error?: string; notes: string[]; createLinks?: { href: string; label: string }[]; deleted?: { id: string; historyHref: string } }): string {
   const base = consoleBase(o.tenant);
   return layout({ ...o, current: o.type }, html`
 <h1>${o.type}</h1>
+${o.deleted ? html`<p class="saved" role="status">Deleted ${o.type} ${o.deleted.id}. Its versions stay in <a href="${o.deleted.historyHref}">its history</a>.</p>` : ''}
+${o.createLinks?.length ? html`<p class="actions">${o.createLinks.map((l) => html`<a class="button" href="${l.href}">${l.label}</a> `)}</p>` : ''}
 <form class="filters" role="search" method="get" action="${base}/directory/${o.type}" aria-label="Search ${o.type}">
   ${o.filters.map((f) => html`<div>
     <label for="f-${f.name}">${f.label}</label>
@@ -78,13 +80,14 @@ ${o.rows.length === 0 ? html`<p>No ${o.type} records match.</p>` : html`<table>
 export interface RefRow { href?: string; label: string; type: string; path: string }
 export interface RelatedTable { title: string; columns: string[]; rows: ResultRow[] }
 
-export function detailPage(o: LayoutOpts & { type: string; id: string; label: string; fields: [string, string][]; refs: RefRow[]; related: RelatedTable[]; versionId?: string; lastUpdated?: string; editHref?: string; saved?: string }): string {
+export function detailPage(o: LayoutOpts & { type: string; id: string; label: string; fields: [string, string][]; refs: RefRow[]; related: RelatedTable[]; versionId?: string; lastUpdated?: string; editHref?: string; deleteHref?: string; historyHref?: string; saved?: string; created?: boolean }): string {
   const base = consoleBase(o.tenant);
   return layout({ ...o, current: o.type }, html`
 <p><a href="${base}/directory/${o.type}">Back to ${o.type} search</a></p>
 <h1>${o.label}</h1>
 ${o.saved ? html`<p class="saved" role="status">Saved: this is version ${o.saved}.</p>` : ''}
-${o.editHref ? html`<p><a class="button" href="${o.editHref}">Edit</a></p>` : ''}
+${o.created ? html`<p class="saved" role="status">Created: this is version 1.</p>` : ''}
+<p class="actions">${o.editHref ? html`<a class="button" href="${o.editHref}">Edit</a> ` : ''}${o.historyHref ? html`<a href="${o.historyHref}">History</a> ` : ''}${o.deleteHref ? html`<a href="${o.deleteHref}">Delete</a>` : ''}</p>
 <dl class="fields">
   <dt>Type</dt><dd>${o.type}</dd>
   <dt>Id</dt><dd>${o.id}</dd>
@@ -108,33 +111,5 @@ ${o.refs.length === 0 ? html`<p>This record names no other records.</p>` : html`
   <tbody>${o.refs.map((r) => html`<tr><td>${r.path}</td><td>${r.type}</td><td>${r.href ? html`<a href="${r.href}">${r.label}</a>` : r.label}</td></tr>`)}</tbody>
 </table>`}
 </section>
-`);
-}
-
-export interface EditField { name: string; label: string; value: string; kind: 'text' | 'select'; options?: { value: string; label: string }[]; error?: string }
-
-export function editPage(o: LayoutOpts & { type: string; id: string; label: string; version: string; fields: EditField[]; formErrors: string[]; conflict?: boolean }): string {
-  const base = consoleBase(o.tenant);
-  const action = `${base}/directory/${o.type}/${encodeURIComponent(o.id)}/edit`;
-  const hasErrors = o.formErrors.length > 0 || o.fields.some((f) => f.error);
-  return layout({ ...o, current: o.type }, html`
-<p><a href="${base}/directory/${o.type}/${encodeURIComponent(o.id)}">Back to ${o.label}</a></p>
-<h1>Edit ${o.label}</h1>
-${o.conflict ? html`<div class="warning" role="alert"><p><strong>Someone else changed this record</strong> after you opened it (it is no longer version ${o.version}). Nothing was saved.</p>
-<p><a href="${action}">Reload the current version</a> and make your change again.</p></div>` : ''}
-${hasErrors && !o.conflict ? html`<div class="warning" role="alert"><p><strong>Nothing was saved.</strong> The server's validation refused the change; see the messages next to the fields.</p>
-${o.formErrors.length ? html`<ul>${o.formErrors.map((e) => html`<li>${e}</li>`)}</ul>` : ''}</div>` : ''}
-<form method="post" action="${action}" novalidate>
-  <input type="hidden" name="_csrf" value="${o.session?.csrfToken ?? ''}">
-  <input type="hidden" name="version" value="${o.version}">
-  ${o.fields.map((f) => html`<div class="field">
-    <label for="e-${f.name}">${f.label}</label>
-    ${f.kind === 'select'
-      ? html`<select id="e-${f.name}" name="${f.name}"${f.error ? html` aria-invalid="true" aria-describedby="err-${f.name}"` : ''}>${(f.options ?? []).map((op) => html`<option value="${op.value}"${op.value === f.value ? html` selected` : ''}>${op.label}</option>`)}</select>`
-      : html`<input id="e-${f.name}" name="${f.name}" type="text" value="${f.value}"${f.error ? html` aria-invalid="true" aria-describedby="err-${f.name}"` : ''}>`}
-    ${f.error ? html`<p class="error" id="err-${f.name}">${f.error}</p>` : ''}
-  </div>`)}
-  <p><button type="submit">Save</button></p>
-</form>
 `);
 }

@@ -4,8 +4,7 @@
  *   GET  /static/:file          the console's own CSS and script (no CDN)                              public
  *   GET  /directory/:type       search and browse one Plan-Net type, paged by the Bundle's next links  directory:read
  *   GET  /directory/:type/:id   one record, the records it names and the records that name it          directory:read
- *   GET  /directory/:type/:id/edit  a form for a few fields (name, active, phone)                  directory:write
- *   POST /directory/:type/:id/edit  saves through the FHIR update (same validation, If-Match)       directory:write
+ *   create, edit, delete, history and diff of directory records: see directory/write-routes.ts
  *   POST /sign-out              ends the server-side session (CSRF token as the `_csrf` form field)    public
  * Directory pages need a staff session; without one they send the browser to the landing page. Reads run the
  * service's own search engine in-process, inside the tenant's read-only transaction, exactly as the FHIR API does.
@@ -16,16 +15,16 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { AppServices } from '../fhir/services.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
 import { FhirError } from '../fhir/outcome/errors.ts';
-import { update } from '../fhir/interactions/instance.ts';
-import type { FhirContext } from '../fhir/services.ts';
 import { StaffSessions } from '../auth/sessions/store.ts';
 import { clearedSessionCookie, cookieIsSecure } from '../auth/sessions/cookies.ts';
 import { SamlConfigStore } from '../auth/saml/idp-config.ts';
 import { fhirBaseUrl } from '../auth/smart/routes.ts';
 import { PLAN_NET_TYPES } from '../validation/validator.ts';
-import { detailPage, editPage, type EditField, homePage, landingPage, searchPage, type FilterField, type RefRow, type RelatedTable, type ResultRow } from './pages.ts';
-import { consoleBase, errorPage, type LayoutOpts, type SessionView } from './layout.ts';
+import { detailPage, homePage, landingPage, searchPage, type FilterField, type RefRow, type RelatedTable, type ResultRow } from './pages.ts';
+import { consoleBase, errorPage, type LayoutOpts } from './layout.ts';
 import { consoleKit, currentIdentity, type Json } from './kit.ts';
+import { mountDirectoryWrites } from './directory/write-routes.ts';
+import { profilesOfType, valueSetCodes } from './directory/profile-form.ts';
 
 const STATIC_DIR = path.join(import.meta.dirname, 'static');
 const STATIC_FILES: Record<string, string> = { 'console.css': 'text/css; charset=utf-8', 'session-timer.js': 'text/javascript; charset=utf-8' };
@@ -41,7 +40,10 @@ const FILTERS: { name: string; label: string; hint?: string }[] = [
   { name: 'address-city', label: 'City' },
   { name: 'address-state', label: 'State', hint: 'Two-letter code, e.g. CT' },
   { name: 'address-postalcode', label: 'ZIP code' },
+  // a SearchParameter of this service (profiles/search-parameters/console-search-parameters.json): Plan-Net has none
+  { name: 'accepting-patients', label: 'Accepting new patients' },
 ];
+const ACCEPTING_PATIENTS_VS = 'http://hl7.org/fhir/us/davinci-pdex-plan-net/ValueSet/AcceptingPatientsVS';
 const NEW_PATIENTS_URL = 'http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/newpatients';
 const NEW_PATIENT_TYPES = new Set(['PractitionerRole', 'Location', 'HealthcareService', 'OrganizationAffiliation']);
 
@@ -102,6 +104,7 @@ export function consoleRouter(services: AppServices): Router {
     for (const f of FILTERS) {
       if (!params.has(f.name)) continue;
       if (f.name === 'network') filters.push({ ...f, kind: 'select', value: val(f.name), options: await networkOptions(req, tenant) });
+      else if (f.name === 'accepting-patients') filters.push({ ...f, kind: 'select', value: val(f.name), options: (valueSetCodes(ACCEPTING_PATIENTS_VS) ?? []).map((c) => ({ value: c.code, label: c.display ?? c.code })) });
       else filters.push({ ...f, kind: 'text', value: val(f.name) });
     }
     const query: [string, string][] = filters.filter((f) => f.value).map((f) => [f.name, f.name === 'network' ? `Organization/${f.value}` : f.value]);
@@ -109,7 +112,9 @@ export function consoleRouter(services: AppServices): Router {
     const filterPairs = filters.filter((f) => f.value).map((f) => [f.name, f.value] as [string, string]);
     const href = (extra: [string, string][]) => `${base}/directory/${type}` + (filterPairs.length + extra.length ? `?${new URLSearchParams([...filterPairs, ...extra])}` : '');
     const notes: string[] = [];
-    if (NEW_PATIENT_TYPES.has(type)) notes.push('Whether each record accepts new patients is shown in the results; the Plan-Net search parameters have no filter for it yet.');
+    if (NEW_PATIENT_TYPES.has(type) && !params.has('accepting-patients')) notes.push('Whether each record accepts new patients is shown in the results; this server has no search parameter for it.');
+    const deleted = /^[A-Za-z0-9.-]{1,64}$/.test(val('deleted')) ? val('deleted') : undefined;
+    const createLinks = kit.can(s, 'directory:write') ? profilesOfType(type).map((p) => ({ href: `${base}/directory/${type}/_new${p.profile === `plannet-${type}` ? '' : `?profile=${p.profile}`}`, label: `New ${p.profile === `plannet-${type}` ? type : p.profile.replace(/^plannet-/, '')}` })) : [];
     let bundle: Json = { entry: [] };
     let error: string | undefined;
     try {
@@ -127,7 +132,8 @@ export function consoleRouter(services: AppServices): Router {
       cells: [r.active === false ? 'No' : r.active === true ? 'Yes' : '—', specialtyOf(r) || '—', placeOf(r) || '—', ...(NEW_PATIENT_TYPES.has(type) ? [newPatientsOf(r) || '—'] : [])],
     }));
     page(res, error ? 400 : 200, searchPage({
-      tenant: tenant.id, title: `${type} search`, session: s, types, type, filters, columns, rows, total: bundle.total, error, notes,
+      tenant: tenant.id, title: `${type} search`, session: s, types, type, filters, columns, rows, total: bundle.total, error, notes, createLinks,
+      deleted: deleted ? { id: deleted, historyHref: `${base}/directory/${type}/${encodeURIComponent(deleted)}/history` } : undefined,
       nextHref: nextCursor ? href([['_cursor', nextCursor]]) : undefined, firstHref: cursor ? href([]) : undefined,
     }));
   });
@@ -144,6 +150,9 @@ export function consoleRouter(services: AppServices): Router {
     networkCache.set(req, out);
     return out;
   }
+
+  // create, edit, delete, history, diff (registered before the detail route: `/directory/:type/_new`)
+  mountDirectoryWrites(kit, { labelOf, fieldsOf, reverse: REVERSE });
 
   route('get', '/directory/:type/:id', 'console:read', 'directory:read', async (req, res, tenant) => {
     const s = staffOnly(req, res, tenant);
@@ -192,61 +201,11 @@ export function consoleRouter(services: AppServices): Router {
     page(res, 200, detailPage({
       tenant: tenant.id, title: `${type} ${labelOf(r)}`, session: s, types, type, id, label: labelOf(r), fields: fieldsOf(r),
       refs: ownRefs.map(refRow), related, versionId: r.meta?.versionId, lastUpdated: r.meta?.lastUpdated,
-      editHref: kit.can(s, 'directory:write') && editable(type) ? `${base}/directory/${type}/${encodeURIComponent(id)}/edit` : undefined,
-      saved: typeof req.query.saved === 'string' ? req.query.saved.slice(0, 12) : undefined,
+      editHref: kit.can(s, 'directory:write') ? `${base}/directory/${type}/${encodeURIComponent(id)}/edit` : undefined,
+      deleteHref: kit.can(s, 'directory:write') ? `${base}/directory/${type}/${encodeURIComponent(id)}/delete` : undefined,
+      historyHref: `${base}/directory/${type}/${encodeURIComponent(id)}/history`,
+      saved: typeof req.query.saved === 'string' ? req.query.saved.slice(0, 12) : undefined, created: req.query.created === '1',
     }));
-  });
-
-  const editCtx = (req: Request, tenant: Tenant): FhirContext => ({ services, tenant, baseUrl: fhirBaseUrl(services, req, tenant.id), strict: false, preferReturn: 'minimal' });
-  const editForm = (res: Response, status: number, tenant: Tenant, s: SessionView, type: string, id: string, r: Json, version: string, values: Record<string, string>, errors: Record<string, string>, formErrors: string[], conflict = false) => {
-    const fields: EditField[] = editFieldsOf(type, r).map((f) => ({ ...f, value: values[f.name] ?? f.value, error: errors[f.name] }));
-    page(res, status, editPage({ tenant: tenant.id, title: `Edit ${labelOf(r)}`, session: s, types, type, id, label: labelOf(r), version, fields, formErrors, conflict }));
-  };
-
-  route('get', '/directory/:type/:id/edit', 'console:edit-form', 'directory:write', async (req, res, tenant) => {
-    const s = staffOnly(req, res, tenant);
-    if (!s) return;
-    const type = String(req.params.type);
-    const id = String(req.params.id);
-    assertType(type);
-    if (!editable(type)) throw new FhirError('not-found', `The console does not edit ${type} yet`);
-    const v = await read(tenant, type, id);
-    const r: Json = JSON.parse(v.json!);
-    editForm(res, 200, tenant, s, type, id, r, String(v.versionId), {}, {}, []);
-  });
-
-  route('post', '/directory/:type/:id/edit', 'console:edit', 'directory:write', async (req, res, tenant) => {
-    // The session resolver has already checked the `_csrf` field (403 without it) and parsed the form into req.body.
-    const s = staffOnly(req, res, tenant);
-    if (!s) return;
-    const type = String(req.params.type);
-    const id = String(req.params.id);
-    assertType(type);
-    if (!editable(type)) throw new FhirError('not-found', `The console does not edit ${type} yet`);
-    const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
-    const values: Record<string, string> = {};
-    for (const [k, v] of Object.entries(body)) if (typeof v === 'string') values[k] = v.slice(0, 1000);
-    const current = await read(tenant, type, id);
-    const r: Json = JSON.parse(current.json!);
-    const version = /^\d{1,9}$/.test(values.version ?? '') ? values.version! : String(current.versionId);
-    const changed = applyEdits(type, structuredClone(r), values);
-    try {
-      await update(editCtx(req, tenant), type, id, changed, Number(version));
-    } catch (err) {
-      if (!(err instanceof FhirError) || err.status >= 500) throw err;
-      if (err.status === 412) return editForm(res, 412, tenant, s, type, id, r, version, values, {}, [], true);
-      const errors: Record<string, string> = {};
-      const formErrors: string[] = [];
-      const issues: Json[] = err.issues.length ? err.issues : [{ severity: 'error', code: 'invalid', diagnostics: err.message }];
-      for (const i of issues) {
-        if (i.severity !== 'error' && i.severity !== 'fatal') continue;
-        const text = i.diagnostics ?? i.details?.text ?? err.message;
-        const field = fieldOfExpression(type, i.expression?.[0] ?? '');
-        if (field && !errors[field]) errors[field] = text; else formErrors.push(text);
-      }
-      return editForm(res, 422, tenant, s, type, id, r, version, values, errors, formErrors);
-    }
-    res.redirect(303, `${consoleBase(tenant.id)}/directory/${type}/${encodeURIComponent(id)}?saved=${encodeURIComponent(String(Number(version) + 1))}`);
   });
 
   return router;
@@ -283,56 +242,6 @@ export function consoleErrors(services: AppServices) {
       res.status(status).type('html').send(errorPage(o, heading, fe?.message ?? 'The request was refused.'));
     } catch (e) { next(e); }
   };
-}
-
-// ---- editing (first increment: a few fields per type) ----
-
-const NAMED_TYPES = new Set(['Organization', 'Location', 'HealthcareService', 'InsurancePlan', 'Endpoint']);
-const editable = (type: string) => type === 'Practitioner' || NAMED_TYPES.has(type);
-
-function editFieldsOf(type: string, r: Json): Omit<EditField, 'error'>[] {
-  const f: Omit<EditField, 'error'>[] = [];
-  if (type === 'Practitioner') {
-    f.push({ name: 'family', label: 'Family name', kind: 'text', value: r.name?.[0]?.family ?? '' });
-    f.push({ name: 'given', label: 'Given names', kind: 'text', value: (r.name?.[0]?.given ?? []).join(' ') });
-  } else f.push({ name: 'name', label: 'Name', kind: 'text', value: typeof r.name === 'string' ? r.name : '' });
-  f.push({ name: 'active', label: 'Active', kind: 'select', value: r.active === true ? 'true' : r.active === false ? 'false' : '',
-    options: [{ value: '', label: 'Not stated' }, { value: 'true', label: 'Yes' }, { value: 'false', label: 'No' }] });
-  if (type !== 'Endpoint') f.push({ name: 'phone', label: 'Phone', kind: 'text', value: (r.telecom ?? []).find((t: Json) => t.system === 'phone')?.value ?? '' });
-  return f;
-}
-
-/** Applies the submitted fields that are present; an emptied field removes the element (validation decides). */
-function applyEdits(type: string, r: Json, v: Record<string, string>): Json {
-  const set = (k: string) => typeof v[k] === 'string';
-  const val = (k: string) => v[k]!.trim();
-  if (type === 'Practitioner') {
-    if (set('family') || set('given')) {
-      const n = { ...(r.name?.[0] ?? {}) };
-      delete n.text;
-      if (set('family')) { if (val('family')) n.family = val('family'); else delete n.family; }
-      if (set('given')) { const g = val('given').split(/\s+/).filter(Boolean); if (g.length) n.given = g; else delete n.given; }
-      r.name = [n, ...(r.name ?? []).slice(1)];
-    }
-  } else if (set('name')) { if (val('name')) r.name = val('name'); else delete r.name; }
-  if (set('active')) { if (val('active') === 'true') r.active = true; else if (val('active') === 'false') r.active = false; else delete r.active; }
-  if (set('phone') && type !== 'Endpoint') {
-    const telecom: Json[] = [...(r.telecom ?? [])];
-    const i = telecom.findIndex((t) => t.system === 'phone');
-    if (val('phone')) { if (i >= 0) telecom[i] = { ...telecom[i], value: val('phone') }; else telecom.push({ system: 'phone', value: val('phone') }); } else if (i >= 0) telecom.splice(i, 1);
-    if (telecom.length) r.telecom = telecom; else delete r.telecom;
-  }
-  return r;
-}
-
-function fieldOfExpression(type: string, expr: string): string | undefined {
-  const e = expr.replace(/^[A-Za-z]+\./, '');
-  if (/^name(\[\d+\])?\.family/.test(e)) return 'family';
-  if (/^name(\[\d+\])?\.given/.test(e)) return 'given';
-  if (/^name\b/.test(e)) return type === 'Practitioner' ? 'family' : 'name';
-  if (/^active\b/.test(e)) return 'active';
-  if (/^telecom\b/.test(e)) return 'phone';
-  return undefined;
 }
 
 // ---- reading resources for display ----

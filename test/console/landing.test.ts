@@ -124,7 +124,7 @@ test('edit: an editor saves a change through the server validation; an invalid o
   const bad = await post(editor, { version: v1, name: '', active: 'true', phone: '' });
   assert.equal(bad.status, 422);
   const badHtml = await bad.text();
-  assert.match(badHtml, /<input id="e-name" name="name" type="text" value="" aria-invalid="true" aria-describedby="err-name">/);
+  assert.match(badHtml, /<input id="e-name" name="name" type="text" value="" aria-invalid="true" aria-describedby="err-name( h-name)?">/);
   assert.match(badHtml, /<p class="error" id="err-name">[^<]*name/i);
   assert.match(badHtml, /Nothing was saved/);
   assert.equal((await current()).meta.versionId, v1);
@@ -143,4 +143,164 @@ test('edit: an editor saves a change through the server validation; an invalid o
   assert.match(staleHtml, /Someone else changed this record/);
   assert.match(staleHtml, /Reload the current version/);
   assert.equal((await current()).name, 'Acme of CT (renamed)');
+});
+
+// ---- directory writes without a browser: forms from the profiles, create, delete, history, permissions, tenants ----
+
+const form = (who: { token: string; session: { csrfToken: string } }, fields: Record<string, string>) => ({
+  method: 'POST', redirect: 'manual' as const, body: new URLSearchParams({ _csrf: who.session.csrfToken, ...fields }),
+  headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `plannet_session=${who.token}` },
+});
+const get = (who: { token: string }, url: string) => fetch(url, { headers: { cookie: `plannet_session=${who.token}` }, redirect: 'manual' });
+
+test('every Plan-Net type (and Network) gets a create form generated from its profile; an editor creates one of each', async () => {
+  const sessions = srv.services.sessions as StaffSessions;
+  const editor = await sessions.create(srv.tenant, { userId: 'ed@plan.example', roles: ['editor'] });
+  const c = `${srv.url}/t/${srv.tenant}/console/directory`;
+  // what each profile requires, filled in by field name (the names are FHIR element paths)
+  const minimal: Record<string, Record<string, string>> = {
+    Practitioner: { 'identifier[0].system': 'http://hl7.org/fhir/sid/us-npi', 'identifier[0].value': '1234567893', 'name[0].family': 'Createson', 'name[0].given': 'Cora' },
+    Organization: { name: 'Created Org', 'type[0]': 'http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/OrgTypeCS|prvgrp', 'address[0].city': 'Hartford', 'address[0].state': 'CT' },
+    Location: { name: 'Created Location', 'address.city': 'Hartford', 'address.state': 'CT', 'ext-newpatients[0]': 'http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/AcceptingPatientsCS|newpt' },
+    PractitionerRole: { 'practitioner.id': 'JoeSmith', 'telecom[0].system': 'phone', 'telecom[0].value': '555-0100' },
+    HealthcareService: { name: 'Created Service', 'category[0]': 'http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/HealthcareServiceCategoryCS|outpat' },
+    OrganizationAffiliation: { 'organization.id': 'Acme', 'participatingOrganization.id': 'Acme' },
+    InsurancePlan: { name: 'Created Plan', 'type[0]': 'http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/InsuranceProductTypeCS|qhp', 'ownedBy.id': 'Acme', 'administeredBy.id': 'Acme', 'network[0].id': 'AcmeofCTStdNet' },
+    Endpoint: { connectionType: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type|hl7-fhir-rest', 'payloadType[0]': 'http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/EndpointPayloadTypeCS|NA', address: 'https://example.org/fhir' },
+  };
+  const cases: [string, Record<string, string>, string][] = [...Object.entries(minimal).map(([t, f]) => [t, f, `plannet-${t}`] as [string, Record<string, string>, string]),
+    ['Organization', { name: 'Created Network', 'partOf.id': 'Acme' }, 'plannet-Network']];
+  for (const [type, fields, profile] of cases) {
+    const page = await get(editor, `${c}/${type}/_new${profile === 'plannet-Network' ? '?profile=plannet-Network' : ''}`);
+    assert.equal(page.status, 200, type);
+    const h = await page.text();
+    assert.match(h, new RegExp(`profile <code>${profile}</code>`));
+    for (const name of Object.keys(fields)) assert.ok(h.includes(`name="${name}"`), `${type} form has ${name}`);
+    assert.doesNotMatch(h, /<input(?![^>]*type="hidden")(?![^>]*id=)[^>]*>/, 'every input has an id for its label');
+    const r = await fetch(`${c}/${type}/_new`, form(editor, { profile, ...fields }));
+    const body = r.status === 303 ? '' : await r.text();
+    assert.equal(r.status, 303, `${type}: ${body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(600, 1800)}`);
+    const id = /\/directory\/[A-Za-z]+\/([^?]+)\?created=1$/.exec(r.headers.get('location') ?? '')?.[1];
+    assert.ok(id, r.headers.get('location') ?? '');
+    const stored = (await fhir(`${srv.base}/${type}/${id}`)).body;
+    assert.equal(stored.meta.versionId, '1');
+    assert.deepEqual(stored.meta.profile, [`http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/${profile}`]);
+  }
+  // an invalid create (required name missing, a status outside the profile's codes): 422, errors by their fields, nothing stored
+  const count = async () => (await fhir(`${srv.base}/Location?address-city=Badcity&_total=accurate`)).body.total;
+  const bad = await fetch(`${c}/Location/_new`, form(editor, { profile: 'plannet-Location', name: '', status: 'open', 'address.city': 'Badcity' }));
+  assert.equal(bad.status, 422);
+  const badHtml = await bad.text();
+  assert.match(badHtml, /Nothing was saved/);
+  assert.match(badHtml, /<input id="e-name" name="name" type="text" value="" aria-invalid="true" aria-describedby="err-name h-name">/);
+  assert.match(badHtml, /<select id="e-status" name="status" aria-invalid="true" aria-describedby="err-status h-status">/);
+  assert.match(badHtml, /<p class="error" id="err-status">Invalid code &quot;open&quot;/);
+  assert.match(badHtml, /<option value="open" selected>open \(not in the value set\)<\/option>/);
+  assert.match(badHtml, /<a href="#e-name">/, 'the summary links to the field');
+  assert.match(badHtml, /name="address.city" type="text" value="Badcity"/, 'the submitted values are kept');
+  assert.equal(await count(), 0);
+});
+
+async function fhir(url: string, init?: Parameters<typeof import('../helpers/server.ts').fhir>[1]) {
+  return (await import('../helpers/server.ts')).fhir(url, init);
+}
+
+test('delete with confirmation (CSRF POST, If-Match), history lists the versions and the diff names each change in text', async () => {
+  const { example } = await import('../helpers/server.ts');
+  const sessions = srv.services.sessions as StaffSessions;
+  const editor = await sessions.create(srv.tenant, { userId: 'ed2@plan.example', roles: ['editor'] });
+  const viewer = await sessions.create(srv.tenant, { userId: 'vi2@plan.example', roles: ['viewer'] });
+  const org = { ...example('Organization-Acme'), id: 'DelMe' };
+  assert.ok((await fhir(`${srv.base}/Organization/DelMe`, { method: 'PUT', json: org })).status < 300);
+  const c = `${srv.url}/t/${srv.tenant}/console/directory/Organization/DelMe`;
+  assert.equal((await fetch(`${c}/edit`, form(editor, { version: '1', name: 'Del Me Renamed', 'telecom[0].value': '(999)-000-1111' }))).status, 303);
+
+  // history: two versions, a link to the changes; the diff names the changes in words, with headers
+  const hist = await (await get(viewer, `${c}/history`)).text();
+  assert.match(hist, /<th scope="col">Version<\/th>/);
+  assert.match(hist, /Created/);
+  assert.match(hist, /Updated/);
+  assert.match(hist, /href="[^"]*\/diff\?from=1&amp;to=2"/);
+  const diff = await (await get(viewer, `${c}/diff?from=1&to=2`)).text();
+  assert.match(diff, /<th scope="row"><code>name<\/code><\/th><td>Acme of CT<\/td><td>Del Me Renamed<\/td>/);
+  assert.match(diff, /Changed<\/td><th scope="row"><code>telecom\[0\]\.value<\/code>/);
+  assert.doesNotMatch(diff, /meta\.versionId/);
+  assert.equal((await get(viewer, `${c}/diff?from=1`)).status, 400);
+
+  // the viewer sees no Delete link and its hand-crafted requests are refused
+  const viewerDetail = await (await get(viewer, c)).text();
+  assert.doesNotMatch(viewerDetail, />Delete</);
+  assert.match(viewerDetail, />History</);
+  assert.equal((await get(viewer, `${c}/delete`)).status, 403);
+  assert.equal((await fetch(`${c}/delete`, form(viewer, { version: '2' }))).status, 403);
+  assert.equal((await fetch(`${srv.url}/t/${srv.tenant}/console/directory/Organization/_new`, form(viewer, { profile: 'plannet-Organization', name: 'Viewer made' }))).status, 403);
+  assert.equal((await get(viewer, `${srv.url}/t/${srv.tenant}/console/directory/Organization/_new`)).status, 403);
+  assert.doesNotMatch(await (await get(viewer, `${srv.url}/t/${srv.tenant}/console/directory/Organization`)).text(), /_new/);
+
+  // the confirmation page, then a POST without the CSRF field (403), a stale version (412), the real one
+  const confirm = await (await get(editor, `${c}/delete`)).text();
+  assert.match(confirm, /Delete Del Me Renamed\?/);
+  assert.match(confirm, /name="_csrf"/);
+  assert.match(confirm, /name="version" value="2"/);
+  const noCsrf = await fetch(`${c}/delete`, { method: 'POST', redirect: 'manual', body: 'version=2', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `plannet_session=${editor.token}` } });
+  assert.equal(noCsrf.status, 403);
+  const stale = await fetch(`${c}/delete`, form(editor, { version: '1' }));
+  assert.equal(stale.status, 412);
+  assert.match(await stale.text(), /Nothing was deleted/);
+  assert.equal((await fhir(`${srv.base}/Organization/DelMe`)).status, 200);
+  const del = await fetch(`${c}/delete`, form(editor, { version: '2' }));
+  assert.equal(del.status, 303);
+  assert.equal(del.headers.get('location'), `/t/${srv.tenant}/console/directory/Organization?deleted=DelMe`);
+  assert.equal((await fhir(`${srv.base}/Organization/DelMe`)).status, 410);
+  assert.match(await (await get(editor, `${srv.url}${del.headers.get('location')}`)).text(), /Deleted Organization DelMe/);
+  const afterHist = await (await get(viewer, `${c}/history`)).text();
+  assert.match(afterHist, /has been deleted/);
+  assert.match(afterHist, /Deleted/);
+});
+
+test('accepting new patients is a real indexed search (a SearchParameter of this service), offered as a filter', async () => {
+  const { example } = await import('../helpers/server.ts');
+  const sessions = srv.services.sessions as StaffSessions;
+  const viewer = await sessions.create(srv.tenant, { userId: 'vi3@plan.example', roles: ['viewer'] });
+  const loc = example('Location-HansSoloClinic'); // existptonly
+  assert.ok((await fhir(`${srv.base}/Location/NP1`, { method: 'PUT', json: { ...loc, id: 'NP1', name: 'NP accepting' } })).status < 300);
+  const np = structuredClone(loc);
+  np.extension[0].extension[0].valueCodeableConcept.coding[0].code = 'newpt';
+  assert.ok((await fhir(`${srv.base}/Location/NP2`, { method: 'PUT', json: { ...np, id: 'NP2', name: 'NP new' } })).status < 300);
+  // the API answers it (strict handling: an unknown parameter would be a 400)
+  const api = await fhir(`${srv.base}/Location?accepting-patients=newpt&name=NP`, { headers: { prefer: 'handling=strict' } });
+  assert.equal(api.status, 200);
+  assert.deepEqual(api.body.entry.map((e: any) => e.resource.id), ['NP2']);
+  const page = await (await get(viewer, `${srv.url}/t/${srv.tenant}/console/directory/Location?accepting-patients=existptonly&name=NP`)).text();
+  assert.match(page, /<label for="f-accepting-patients">Accepting new patients<\/label>/);
+  assert.match(page, /<option value="existptonly" selected>/);
+  assert.match(page, /Results \(1 in all\)/);
+  assert.match(page, /NP accepting/);
+  assert.doesNotMatch(page, /no filter for it|no search parameter for it/);
+  // types without the extension do not offer it
+  assert.doesNotMatch(await (await get(viewer, `${srv.url}/t/${srv.tenant}/console/directory/Practitioner`)).text(), /accepting-patients/);
+});
+
+test('another tenant\'s staff session sees nothing of this tenant and changes nothing', async () => {
+  const { example } = await import('../helpers/server.ts');
+  const other = await srv.newTenant();
+  const sessions = srv.services.sessions as StaffSessions;
+  const admin = await sessions.create(other, { userId: 'boss@other.example', roles: ['admin'] });
+  assert.ok((await fhir(`${srv.base}/Organization/Secret`, { method: 'PUT', json: { ...example('Organization-Acme'), id: 'Secret', name: 'Secret Org of A' } })).status < 300);
+  const c = `${srv.url}/t/${srv.tenant}/console`;
+  for (const path of ['/', '/directory/Organization', '/directory/Organization/Secret', '/directory/Organization/Secret/edit', '/directory/Organization/Secret/history', '/directory/Organization/Secret/delete', '/directory/Organization/_new']) {
+    const r = await get(admin, c + path);
+    const text = await r.text();
+    assert.ok([200, 303, 401, 403].includes(r.status), `${path}: ${r.status}`);
+    assert.doesNotMatch(text, /Secret Org of A|Signed in as/, path);
+  }
+  for (const [path, fields] of [['/directory/Organization/Secret/edit', { version: '1', name: 'Taken over' }], ['/directory/Organization/Secret/delete', { version: '1' }], ['/directory/Organization/_new', { profile: 'plannet-Organization', name: 'Planted' }]] as const) {
+    const r = await fetch(c + path, form(admin, fields));
+    assert.ok(r.status === 303 ? /\/console\/(\?ended=1)?$/.test(r.headers.get('location') ?? '') : [401, 403].includes(r.status), `${path}: ${r.status} ${r.headers.get('location')}`);
+  }
+  const secret = (await fhir(`${srv.base}/Organization/Secret`)).body;
+  assert.equal(secret.name, 'Secret Org of A');
+  assert.equal(secret.meta.versionId, '1');
+  // and on its own tenant the same session works (it is a valid session, just not this tenant's)
+  assert.match(await (await get(admin, `${srv.url}/t/${other}/console/`)).text(), /Signed in as/);
 });
