@@ -124,7 +124,8 @@ test('an editor edits by keyboard: an invalid edit shows the error by its field 
   await page.keyboard.press('Delete');
   await Promise.all([page.waitForLoadState('load'), page.waitForURL(/\/edit$/), page.keyboard.press('Enter')]);
   await page.locator('#err-name').waitFor();
-  assert.equal(await page.locator('#e-name').getAttribute('aria-describedby'), 'err-name');
+  assert.match(await page.locator('#e-name').getAttribute('aria-describedby') ?? '', /^err-name\b/);
+  assert.equal(await page.locator('#e-name').getAttribute('aria-invalid'), 'true');
   assert.match(await page.locator('main').innerText(), /Nothing was saved/);
   await axe(page, '11-edit-error');
   assert.equal((await fhir(`${srv.base}/Organization/Acme`)).body.meta.versionId, before.meta.versionId, 'nothing saved');
