@@ -1,6 +1,7 @@
 /**
- * Page templates of the staff console's directory: the sign-in landing page, the home page, directory search, the
- * detail view and the edit form. Pure functions of their data; the shared frame is in layout.ts.
+ * Page templates of the staff console's directory: the sign-in landing page, the home page, directory search and the
+ * detail view (the create/edit form, delete confirmation, history and diff are in directory/templates.ts). Pure
+ * functions of their data; the shared frame is in layout.ts.
  */
 import { html, type Html } from './html.ts';
 import { consoleBase, layout, type LayoutOpts } from './layout.ts';
@@ -24,6 +25,7 @@ ${ready
 <ul>
   <li>Search and browse the provider directory: practitioners, their roles, locations, organizations, networks and plans.</li>
   <li>Follow references from a record to the records it names.</li>
+  <li>With an editing role: create, edit and delete records, with the server's validation against the Plan-Net profiles; see each record's history and what changed between versions.</li>
 </ul>
 `);
 }

@@ -304,3 +304,23 @@ test('another tenant\'s staff session sees nothing of this tenant and changes no
   // and on its own tenant the same session works (it is a valid session, just not this tenant's)
   assert.match(await (await get(admin, `${srv.url}/t/${other}/console/`)).text(), /Signed in as/);
 });
+
+test('the generated forms cover every Plan-Net profile, and saving a form unchanged leaves every IG example exactly as stored', async () => {
+  const fs = await import('node:fs');
+  const { EXAMPLES_DIR } = await import('../helpers/server.ts');
+  const { formSpecs, formValues, applyForm } = await import('../../src/console/directory/profile-form.ts');
+  const specs = formSpecs();
+  assert.deepEqual([...specs.keys()].sort(), ['plannet-Endpoint', 'plannet-HealthcareService', 'plannet-InsurancePlan', 'plannet-Location', 'plannet-Network', 'plannet-Organization', 'plannet-OrganizationAffiliation', 'plannet-Practitioner', 'plannet-PractitionerRole']);
+  for (const spec of specs.values()) assert.ok(spec.elements.length >= 5, `${spec.profile}: ${spec.elements.map((e) => e.key)}`);
+  // value sets named by the profile become options
+  assert.ok(specs.get('plannet-PractitionerRole')!.elements.find((e) => e.key === 'specialty')!.options!.length > 500);
+  assert.deepEqual(specs.get('plannet-Location')!.elements.find((e) => e.key === 'status')!.options!.map((o) => o.code), ['active', 'suspended', 'inactive']);
+  let n = 0;
+  for (const f of fs.readdirSync(EXAMPLES_DIR).filter((x) => x.endsWith('.json'))) {
+    const r = JSON.parse(fs.readFileSync(`${EXAMPLES_DIR}/${f}`, 'utf8'));
+    const spec = specs.get(srv.services.validator.profileFor(r).split('/').pop()!)!;
+    assert.deepEqual(applyForm(spec, r, formValues(spec, r).values).resource, r, f);
+    n++;
+  }
+  assert.ok(n > 40);
+});
