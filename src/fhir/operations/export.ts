@@ -61,7 +61,7 @@ function requester(identity: Identity): { kind: string; id: string | null } {
 }
 
 /** The job, if it exists and this caller started it (anyone else gets the same 404 as for no job at all). */
-function ownJob(job: ExportJob | undefined, identity: Identity, id: string): ExportJob {
+export function ownJob(job: ExportJob | undefined, identity: Identity, id: string): ExportJob {
   const who = requester(identity);
   if (!job || job.requesterKind !== who.kind || job.requesterId !== who.id) throw notFound(`No export ${id} of yours is known here`);
   return job;
@@ -78,22 +78,34 @@ export function requestUrlOf(req: Request, base: string): string {
 export async function kickoff(services: AppServices, ctx: FhirContext, req: Request, res: Response): Promise<void> {
   const identity = currentContext()?.identity ?? ANONYMOUS;
   note('export-kickoff');
-  const readable = exportableTypes(identity, ctx.tenant);
+  exportableTypes(identity, ctx.tenant);
   const prefer = parsePreferExport(req.headers.prefer);
   // No `Prefer: respond-async` is taken as asking for it: this export is asynchronous only (README, Bulk export).
   const q = req.originalUrl.indexOf('?');
   const pairs: [string, string][] = q < 0 ? [] : [...new URLSearchParams(req.originalUrl.slice(q + 1))] as [string, string][];
   if (req.method === 'POST') pairs.push(...pairsFromParameters(req.body));
-  const params = parseExportParams({ pairs, lenient: prefer.lenient, readable });
+  const id = await startExport(services, ctx.tenant, identity, pairs, { lenient: prefer.lenient, requestUrl: requestUrlOf(req, ctx.baseUrl) });
+  note('export-kickoff', { resourceIds: [id] });
+  res.setHeader('Content-Location', statusUrl(ctx.baseUrl, id));
+  fhirJson(res, 202, info(`Export ${id} accepted; poll the Content-Location URL for its status.`));
+}
+
+/**
+ * Checks and queues an export for this caller (kick-off parameters as name/value pairs); returns the job id. The
+ * job row and its queue entry are committed together. Used by the kick-off route and the staff console.
+ */
+export async function startExport(services: AppServices, tenant: Tenant, identity: Identity, pairs: [string, string][], opts: { lenient: boolean; requestUrl: string }): Promise<string> {
+  const readable = exportableTypes(identity, tenant);
+  const params = parseExportParams({ pairs, lenient: opts.lenient, readable });
   const runner = jobRunnerOf(services);
   const who = requester(identity);
   const id = randomUUID();
   const { export: cfg } = services.config;
-  await services.db.withTenant(ctx.tenant.id, async (tx) => {
+  await services.db.withTenant(tenant.id, async (tx) => {
     // every _typeFilter query must be a valid Plan-Net search (strict: unknown parameters are errors)
     for (const [type, queries] of Object.entries(params.typeFilters ?? {})) {
       for (const query of queries) {
-        if (services.search.matchingRidsQuery) services.search.matchingRidsQuery(ctx.tenant.id, type, query);
+        if (services.search.matchingRidsQuery) services.search.matchingRidsQuery(tenant.id, type, query);
         else await services.search.findIds(tx, type, query, 1);
       }
     }
@@ -102,12 +114,10 @@ export async function kickoff(services: AppServices, ctx: FhirContext, req: Requ
     const tooMany = active.requester >= cfg.maxConcurrentPerClient ? `You already have ${active.requester} exports queued or running (limit ${cfg.maxConcurrentPerClient})`
       : active.tenant >= cfg.maxConcurrentPerTenant ? `This directory already has ${active.tenant} exports queued or running (limit ${cfg.maxConcurrentPerTenant})` : undefined;
     if (tooMany) throw new FhirError('too-many-requests', `${tooMany}; retry later`, { headers: { 'Retry-After': String(Math.max(10, cfg.retryAfterSeconds * 5)) } });
-    await insertJob(tx, { id, kind: 'export', requestUrl: requestUrlOf(req, ctx.baseUrl), params, requesterKind: who.kind, requesterId: who.id, storage: runner.storage.id });
-    await runner.send(BULK_EXPORT_KIND.name, { tenant: ctx.tenant.id, jobId: id }, { tx, id });
+    await insertJob(tx, { id, kind: 'export', requestUrl: opts.requestUrl, params, requesterKind: who.kind, requesterId: who.id, storage: runner.storage.id });
+    await runner.send(BULK_EXPORT_KIND.name, { tenant: tenant.id, jobId: id }, { tx, id });
   });
-  note('export-kickoff', { resourceIds: [id] });
-  res.setHeader('Content-Location', statusUrl(ctx.baseUrl, id));
-  fhirJson(res, 202, info(`Export ${id} accepted; poll the Content-Location URL for its status.`));
+  return id;
 }
 
 function fileUrl(base: string, job: ExportJob, f: ExportFile, signer: UrlSigner, ttl: number): { url: string; expires: Date } {
@@ -160,12 +170,7 @@ export async function status(services: AppServices, ctx: FhirContext, req: Reque
           throw new FhirError('too-many-requests', `Polled too soon: wait Retry-After (${retryAfter} s) between polls`, { headers: { 'Retry-After': String(Math.ceil(wait / 1000)) } });
         }
       }
-      // a job the queue has given up on (its last attempt's worker died) must not stay at 202 forever
-      const queueState = await jobRunnerOf(services).state(BULK_EXPORT_KIND.name, id).catch(() => 'unknown' as const);
-      if (queueState === undefined || queueState === 'failed' || queueState === 'cancelled') {
-        await failJob(services.db, ctx.tenant.id, id, new FhirError('internal', 'The export could not be completed (its worker stopped and no retries were left); start a new export').toOutcome());
-        return status(services, ctx, req, res, signer);
-      }
+      if (await failIfAbandoned(services, ctx.tenant.id, job)) return status(services, ctx, req, res, signer);
       await services.db.withTenant(ctx.tenant.id, (tx) => notePoll(tx, id));
       res.setHeader('Retry-After', String(retryAfter));
       res.setHeader('X-Progress', (job.status === 'queued' ? 'queued' : job.progress ?? 'in progress').slice(0, 99));
@@ -187,6 +192,18 @@ export async function status(services: AppServices, ctx: FhirContext, req: Reque
     case 'cancelled':
       throw notFound(`Export ${id} was cancelled`);
   }
+}
+
+/**
+ * A queued or running job the queue has given up on (its last attempt's worker died) must not stay at 202 forever:
+ * marks it failed and returns true.
+ */
+export async function failIfAbandoned(services: AppServices, tenant: string, job: ExportJob): Promise<boolean> {
+  if (job.status !== 'queued' && job.status !== 'running') return false;
+  const queueState = await jobRunnerOf(services).state(BULK_EXPORT_KIND.name, job.id).catch(() => 'unknown' as const);
+  if (queueState !== undefined && queueState !== 'failed' && queueState !== 'cancelled') return false;
+  await failJob(services.db, tenant, job.id, new FhirError('internal', 'The export could not be completed (its worker stopped and no retries were left); start a new export').toOutcome());
+  return true;
 }
 
 export async function cancel(services: AppServices, ctx: FhirContext, req: Request, res: Response): Promise<void> {

@@ -57,6 +57,14 @@ export async function getJob(tx: TenantTx, id: string, opts: { forUpdate?: boole
   return rows[0] ? toJob(rows[0]) : undefined;
 }
 
+/** The tenant's jobs of one kind, newest first (the staff console's list). */
+export async function listJobs(tx: TenantTx, kind: ExportKind, limit = 50): Promise<ExportJob[]> {
+  const { rows } = await tx.query(
+    `SELECT ${COLUMNS} FROM export_jobs WHERE tenant_id = $1 AND kind = $2 ORDER BY created_at DESC, job_id LIMIT ${Math.max(1, Math.min(500, Math.floor(limit)))}`,
+    [tx.tenant, kind]);
+  return rows.map(toJob);
+}
+
 export async function notePoll(tx: TenantTx, id: string): Promise<void> {
   await tx.query('UPDATE export_jobs SET last_poll_at = now() WHERE tenant_id = $1 AND job_id = $2', [tx.tenant, id]);
 }
