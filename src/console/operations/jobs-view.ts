@@ -1,0 +1,53 @@
+/**
+ * What the export and adequacy pages share: a job's status in words (never by colour alone), the progress live
+ * region that static/job-progress.js refreshes (the page works without it through the refresh link), and the table
+ * of downloadable files.
+ */
+import { html, type Html } from '../html.ts';
+import { utc } from './form.ts';
+
+const STATUS_TEXT: Record<string, string> = {
+  queued: 'Queued', running: 'Running', completed: 'Completed', failed: 'Failed', cancelled: 'Cancelled', expired: 'Expired (files deleted)',
+};
+export const statusText = (s: string) => STATUS_TEXT[s] ?? s;
+export const isActive = (s: string) => s === 'queued' || s === 'running';
+
+/** A status with a symbol and words; the colour only repeats them. */
+export function statusBadge(s: string): Html {
+  const sym = s === 'completed' ? '✓' : s === 'failed' ? '✗' : isActive(s) ? '…' : '–';
+  return html`<span class="status status-${s.replace(/[^a-z]/g, '')}"><span aria-hidden="true">${sym} </span>${statusText(s)}</span>`;
+}
+
+/**
+ * The live region: `data-state="active"` while the job runs, so the script polls the page and copies the new
+ * region and every `data-refresh` element in; a refresh link does the same without scripts.
+ */
+export function progressRegion(o: { status: string; progress?: string | null; refreshHref: string; what: string }): Html {
+  const active = isActive(o.status);
+  const text = active
+    ? `${o.what} is ${o.status === 'queued' ? 'queued, waiting for a worker' : `running: ${o.progress ?? 'in progress'}`}.`
+    : `${o.what} is ${statusText(o.status).toLowerCase()}.`;
+  return html`<section aria-labelledby="progress-h">
+<h2 id="progress-h">Progress</h2>
+<p id="job-progress" class="notice" role="status" aria-live="polite" data-state="${active ? 'active' : 'done'}">${text}</p>
+<div id="job-refresh" data-refresh>${active ? html`<p class="refresh"><a href="${o.refreshHref}">Refresh the status</a> <span class="muted">(with scripts on, this page updates itself every few seconds)</span></p>` : ''}</div>
+</section>`;
+}
+
+export interface FileRow { label: string; name: string; url: string; detail: string }
+
+export function filesTable(caption: string, files: FileRow[], detailHeader: string, expires?: Date): Html {
+  if (!files.length) return html`<p>No files.</p>`;
+  return html`<table>
+  <caption>${caption}</caption>
+  <thead><tr><th scope="col">Contents</th><th scope="col">File</th><th scope="col">${detailHeader}</th></tr></thead>
+  <tbody>${files.map((f) => html`<tr><th scope="row">${f.label}</th><td><a href="${f.url}" download="${f.name}">Download ${f.name}</a></td><td>${f.detail}</td></tr>`)}</tbody>
+</table>
+${expires ? html`<p class="muted">These download links are signed for you and work until ${utc(expires)}; reload this page for fresh links.</p>` : ''}`;
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
