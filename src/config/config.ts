@@ -46,6 +46,8 @@ export interface Config {
   jobs: JobsConfig;
   /** Bulk $export and $bulk-publish. */
   export: ExportConfig;
+  /** Network-adequacy reports: finished reports (row and files) are deleted this long after they finish. */
+  adequacy: { retentionSeconds: number };
   /** Staff sessions (SAML sign-in): idle and absolute timeouts, seconds. */
   sessionIdleTimeoutS: number;
   sessionAbsoluteTimeoutS: number;
@@ -128,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       shutdownGraceMs: int('JOB_SHUTDOWN_GRACE_MS', env.JOB_SHUTDOWN_GRACE_MS, 10_000, 0),
     },
     export: exportConfig(env),
+    adequacy: { retentionSeconds: int('ADEQUACY_RETENTION_SECONDS', env.ADEQUACY_RETENTION_SECONDS, 7 * 24 * 3600, 60) },
     sessionIdleTimeoutS: int('SESSION_IDLE_TIMEOUT_S', env.SESSION_IDLE_TIMEOUT_S, 15 * 60, 1),
     sessionAbsoluteTimeoutS: int('SESSION_ABSOLUTE_TIMEOUT_S', env.SESSION_ABSOLUTE_TIMEOUT_S, 8 * 3600, 1),
     sessionInsecureLoopback: bool('SESSION_INSECURE_LOOPBACK', env.SESSION_INSECURE_LOOPBACK, true) && env.NODE_ENV !== 'production',

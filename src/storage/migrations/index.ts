@@ -11,6 +11,7 @@ import * as m006 from './006-export.ts';
 import * as m007 from './007-adequacy.ts';
 import * as m005 from './005-saml-sessions.ts';
 import * as m008 from './008-secrets-at-rest.ts';
+import * as m009 from './009-adequacy-travel-times.ts';
 
 export interface Migration { name: string; up(knex: Knex, appRole: string): Promise<void>; down(knex: Knex, appRole: string): Promise<void> }
 
@@ -23,6 +24,7 @@ export const MIGRATIONS: Migration[] = [
   { name: '007-adequacy', ...m007 },
   { name: '005-saml-sessions', ...m005 },
   { name: '008-secrets-at-rest', ...m008 },
+  { name: '009-adequacy-travel-times', ...m009 },
 ];
 
 export function migrationSource(appRole: string): Knex.MigrationSource<Migration> {
