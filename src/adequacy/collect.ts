@@ -4,13 +4,13 @@
  * extension), its active OrganizationAffiliations and the HealthcareServices they bring in (or, for an affiliation
  * with no services, the affiliation itself), mapped to CMS HSD types (NUCC specialty via the crosswalk; a service's
  * HSD type characteristic first — the only way to 041–043), at their Locations' positions. Locations without a
- * position are not counted and are reported.
+ * position are not counted and are reported. Each site keeps its Location (as a number, for travel times) and its
+ * details (name, NPI, address, group: the HSD table rows, written per county the site serves; hsd-tables.ts).
  */
 import Cursor from 'pg-cursor';
 import type { TenantTx } from '../storage/db.ts';
 import { BED_COUNT_EXTENSION_URL, HSD_TYPE_SYSTEM } from '../seeds/synthetic/generator.ts';
 import type { Site } from './analyze.ts';
-import type { HsdRecord } from './hsd-columns.ts';
 import { rollUp, type ReferenceData } from './reference.ts';
 
 const PN = 'http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/';
@@ -78,13 +78,28 @@ function humanName(p: Json | undefined): string {
   return [...(n.prefix ?? []), ...(n.given ?? []), n.family, ...(n.suffix ?? [])].filter(Boolean).join(' ');
 }
 
-interface LocInfo { lat: number | null; lon: number | null; name: string; street: string; city: string; state: string; zip: string; ssa: string }
+interface LocInfo { lat: number | null; lon: number | null; name: string; street: string; city: string; state: string; zip: string }
+
+/** What the HSD tables say about a site (Site.ref indexes these). */
+export interface SiteDetail {
+  name: string;
+  npi: string;
+  /** HSD specialty codes as submitted (001–006 kept apart from S03). */
+  codes: string[];
+  kind: 'provider' | 'facility';
+  street: string; city: string; state: string; zip: string;
+  /** Medical group (the PractitionerRole's organization) for providers. */
+  group: string;
+  beds: number;
+  accepting: boolean;
+}
 
 export interface Collected {
   networkName: string;
   sites: Site[];
-  providers: HsdRecord[];
-  facilities: HsdRecord[];
+  details: SiteDetail[];
+  /** Location id → the number sites carry as `loc`. */
+  locationIndex: Map<string, number>;
   locationsWithoutPosition: { id: string; name: string; sites: number }[];
 }
 
@@ -142,15 +157,13 @@ export async function collectNetwork(tx: TenantTx, ref: ReferenceData, networkId
 
   // the Locations, names and NPIs these sites need
   const locIds = new Set(raw.map((r) => r.loc));
-  const countyKey = new Map(ref.counties.map((c) => [`${c.state}|${c.name.toLowerCase()}`, c.ssa]));
   const locs = new Map<string, LocInfo>();
   for await (const l of stream(tx, 'Location')) {
     if (!locIds.has(l.id)) continue;
     const a = l.address ?? {};
-    const district = String(a.district ?? '').toLowerCase().replace(/ (county|parish|borough|census area|municipality|city and borough)$/, '');
     const lat = typeof l.position?.latitude === 'number' ? l.position.latitude : null;
     const lon = typeof l.position?.longitude === 'number' ? l.position.longitude : null;
-    locs.set(l.id, { lat, lon, name: l.name ?? '', street: (a.line ?? []).join(' '), city: a.city ?? '', state: a.state ?? '', zip: a.postalCode ?? '', ssa: countyKey.get(`${a.state}|${district}`) ?? '' });
+    locs.set(l.id, { lat, lon, name: l.name ?? '', street: (a.line ?? []).join(' '), city: a.city ?? '', state: a.state ?? '', zip: a.postalCode ?? '' });
   }
   const wanted = { Practitioner: new Set<string>(), Organization: new Set<string>([networkId]) };
   for (const r of raw) for (const x of [r.npiRef, r.groupRef]) {
@@ -168,34 +181,27 @@ export async function collectNetwork(tx: TenantTx, ref: ReferenceData, networkId
   // entities numbered in sorted key order (deterministic)
   raw.sort((a, b) => (a.entityKey < b.entityKey ? -1 : a.entityKey > b.entityKey ? 1 : a.resourceRef < b.resourceRef ? -1 : a.resourceRef > b.resourceRef ? 1 : a.loc < b.loc ? -1 : a.loc > b.loc ? 1 : 0));
   const entityNo = new Map<string, number>();
+  const locationIndex = new Map<string, number>();
   const sites: Site[] = [];
-  const providers: HsdRecord[] = [];
-  const facilities: HsdRecord[] = [];
+  const details: SiteDetail[] = [];
   const missing = new Map<string, number>();
   for (const r of raw) {
     const loc = locs.get(r.loc);
     if (!loc || loc.lat === null || loc.lon === null) { missing.set(r.loc, (missing.get(r.loc) ?? 0) + 1); continue; }
     let e = entityNo.get(r.entityKey);
     if (e === undefined) { e = entityNo.size; entityNo.set(r.entityKey, e); }
+    let l = locationIndex.get(r.loc);
+    if (l === undefined) { l = locationIndex.size; locationIndex.set(r.loc, l); }
     const types = [...new Set(r.rawTypes.map(rollUp))].filter((t) => ref.typeByCode.has(t)).sort();
-    sites.push({ entity: e, types, lat: loc.lat, lon: loc.lon, beds: r.beds, accepting: r.accepting });
+    sites.push({ entity: e, types, lat: loc.lat, lon: loc.lon, beds: r.beds, accepting: r.accepting, loc: l, ref: details.length });
     const who = r.npiRef ? names.get(r.npiRef) : undefined;
-    for (const code of [...new Set(r.rawTypes)].sort()) {
-      const t = typeOf(code);
-      const rec: HsdRecord = {
-        ssa: loc.ssa, name: who?.name || r.name, npi: who?.npi ?? '', hsdCode: code, typeName: t?.name ?? '', street: loc.street, city: loc.city, state: loc.state, zip: loc.zip,
-        group: r.groupRef ? names.get(r.groupRef)?.name ?? '' : '', beds: r.kind === 'facility' ? (rollUp(code) === '040' ? r.beds : null) : null, acceptingNewPatients: r.accepting,
-      };
-      ((t?.category ?? r.kind) === 'provider' ? providers : facilities).push(rec);
-    }
+    details.push({
+      name: who?.name || r.name, npi: who?.npi ?? '', codes: [...new Set(r.rawTypes)].sort(), kind: r.kind, street: loc.street, city: loc.city, state: loc.state, zip: loc.zip,
+      group: r.groupRef ? names.get(r.groupRef)?.name ?? '' : '', beds: r.beds, accepting: r.accepting,
+    });
   }
-  const byRow = (a: HsdRecord, b: HsdRecord) => {
-    const ka = `${a.ssa}|${a.hsdCode}|${a.npi}|${a.name}|${a.street}`, kb = `${b.ssa}|${b.hsdCode}|${b.npi}|${b.name}|${b.street}`;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  };
-  const dedupe = (list: HsdRecord[]) => list.sort(byRow).filter((r, i, a) => i === 0 || byRow(a[i - 1], r) !== 0);
   const locationsWithoutPosition = [...missing].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, n]) => ({ id: `Location/${id}`, name: locs.get(id)?.name ?? '(not found)', sites: n }));
-  return { networkName: names.get(`Organization/${networkId}`)?.name || networkId, sites, providers: dedupe(providers), facilities: dedupe(facilities), locationsWithoutPosition };
+  return { networkName: names.get(`Organization/${networkId}`)?.name || networkId, sites, details, locationIndex, locationsWithoutPosition };
 }
 
 /** The networks of an InsurancePlan (InsurancePlan.network). */

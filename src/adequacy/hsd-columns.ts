@@ -5,7 +5,7 @@
  * templates are at hand.
  */
 export interface HsdRecord {
-  /** SSA state/county code of the site's county ('' when the Location's county is unknown). */
+  /** SSA state/county code of the county served (a site serving three counties has three rows; hsd-tables.ts). */
   ssa: string;
   name: string;
   npi: string;

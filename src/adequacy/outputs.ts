@@ -14,6 +14,29 @@ export const TRAVEL_TIME_NOTE = 'Travel time: not assessed. It needs a road netw
 
 export const TRAVEL_TIME_SHORT = 'Travel time: not assessed (no travel-time matrix uploaded). Distances are great-circle miles.';
 
+/** What the report says about travel time: not assessed, or assessed from the tenant's matrix (and where not). */
+export function travelTimeNote(meta: Pick<ReportMeta, 'travelTime'>): string {
+  const t = meta.travelTime;
+  if (!t) return TRAVEL_TIME_NOTE;
+  const missing = t.countiesTotal - t.countiesAssessed;
+  return `Travel time: assessed from the plan's travel-time matrix "${t.name}" (uploaded ${t.uploadedAt}; drive minutes from each county's beneficiaries to each Location) against each criterion's maximum minutes, in ${t.countiesAssessed} of ${t.countiesTotal} counties`
+    + (missing ? `; not assessed in the other ${missing} (the matrix has no rows for them), where only great-circle distance was evaluated.` : '.')
+    + ' A result passes where the required share of beneficiaries has a provider within both the time and the distance standard.';
+}
+
+export function travelTimeShort(meta: Pick<ReportMeta, 'travelTime'>): string {
+  const t = meta.travelTime;
+  if (!t) return TRAVEL_TIME_SHORT;
+  return `Travel time: assessed in ${t.countiesAssessed} of ${t.countiesTotal} counties (matrix "${t.name}"). Distances are great-circle miles.`;
+}
+
+export type TravelTimeStatus = 'not assessed' | 'assessed' | 'partly assessed';
+export function travelTimeStatus(meta: Pick<ReportMeta, 'travelTime'>): TravelTimeStatus {
+  const t = meta.travelTime;
+  if (!t || t.countiesAssessed === 0) return 'not assessed';
+  return t.countiesAssessed === t.countiesTotal ? 'assessed' : 'partly assessed';
+}
+
 export interface ReportMeta {
   networkId: string;
   networkName: string;
@@ -27,6 +50,8 @@ export interface ReportMeta {
   locationsWithoutPosition: { id: string; name: string; sites: number }[];
   countiesWithoutShape: string[];
   rules: Rules;
+  /** The tenant's travel-time matrix, when it has one: its name, upload time and the counties it covers. */
+  travelTime?: { name: string; uploadedAt: string; countiesAssessed: number; countiesTotal: number };
 }
 
 export interface ReportFile { name: string; contentType: string; body: Buffer }
@@ -42,24 +67,27 @@ export function csvLine(cells: (string | number | boolean | null)[]): string { r
 export const ADEQUACY_COLUMNS = [
   'network_id', 'ssa_code', 'fips', 'state', 'county', 'designation', 'cms_type_code', 'type_name', 'category',
   'max_miles', 'max_minutes', 'travel_time', 'min_required', 'unit', 'required_share_pct', 'points', 'share_within_distance_pct',
-  'within_reach', 'within_reach_capped', 'accepting_new_within_reach', 'nearest_p50_miles', 'nearest_p90_miles',
-  'meets_distance', 'meets_minimum', 'result', 'status', 'criteria_set', 'criteria_year',
+  'share_within_time_pct', 'share_within_time_and_distance_pct',
+  'within_reach', 'within_reach_capped', 'accepting_new_within_reach', 'nearest_p50_miles', 'nearest_p90_miles', 'nearest_minutes',
+  'meets_distance', 'meets_time', 'meets_minimum', 'result', 'status', 'criteria_set', 'criteria_year',
 ];
 
 const num = (x: number | null) => (x === null ? '' : x.toFixed(2));
+const passFail = (x: boolean | null) => (x === null ? 'not assessed' : x ? 'pass' : 'fail');
 
 export function adequacyCsv(rows: Row[], meta: Pick<ReportMeta, 'criteriaName' | 'criteriaYear'>): string {
   let out = csvLine(ADEQUACY_COLUMNS);
   for (const r of rows) {
     out += csvLine([r.networkId, r.ssa, r.fips, r.state, r.county, r.designation, r.type, r.typeName, r.category,
-      r.maxMiles, r.maxMinutes, 'not assessed', r.minRequired, r.unit, r.requiredSharePct.toFixed(2), r.points, r.sharePct.toFixed(2),
-      r.withinReach, r.withinReachCapped, r.acceptingWithinReach, num(r.nearestP50), num(r.nearestP90),
-      r.meetsDistance ? 'pass' : 'fail', r.meetsMinimum ? 'pass' : 'fail', r.pass ? 'pass' : 'fail', r.status, meta.criteriaName, meta.criteriaYear]);
+      r.maxMiles, r.maxMinutes, r.travelTime, r.minRequired, r.unit, r.requiredSharePct.toFixed(2), r.points, r.sharePct.toFixed(2),
+      num(r.shareTimePct), num(r.shareTimeAndDistancePct),
+      r.withinReach, r.withinReachCapped, r.acceptingWithinReach, num(r.nearestP50), num(r.nearestP90), num(r.nearestMinutes),
+      passFail(r.meetsDistance), passFail(r.meetsTime), passFail(r.meetsMinimum), r.pass ? 'pass' : 'fail', r.status, meta.criteriaName, meta.criteriaYear]);
   }
   return out;
 }
 
-export function hsdCsv(kind: 'provider' | 'facility', records: HsdRecord[]): string {
+export function hsdCsv(kind: 'provider' | 'facility', records: Iterable<HsdRecord>): string {
   const cols = kind === 'provider' ? PROVIDER_COLUMNS : FACILITY_COLUMNS;
   let out = csvLine(cols.map((c) => c.header));
   for (const r of records) out += csvLine(cols.map((c) => c.value(r)));
@@ -97,7 +125,7 @@ export function mapSvg(rows: Row[], counties: County[], type: string | undefined
   const title = `Network adequacy, ${typeLabel}: ${meta.networkName} in ${meta.serviceArea}`;
   const desc = `Choropleth of ${counties.length} counties coloured by result for ${typeLabel} (${meta.criteriaName}, ${meta.criteriaYear}): `
     + `${counts.pass} pass, ${counts.shortfall} shortfall, ${counts['no providers']} with no provider in reach, ${counts['not evaluated']} not evaluated. `
-    + `Distance only, great-circle miles. ${TRAVEL_TIME_NOTE}`;
+    + `Distances are great-circle miles. ${travelTimeNote(meta)}`;
   let legend = '';
   (['pass', 'shortfall', 'no providers', 'not evaluated'] as const).forEach((k, i) => {
     const x = 20 + i * 200;
@@ -106,7 +134,7 @@ export function mapSvg(rows: Row[], counties: County[], type: string | undefined
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" aria-labelledby="${idPrefix}-title ${idPrefix}-desc">\n`
     + `<title id="${idPrefix}-title">${esc(title)}</title>\n<desc id="${idPrefix}-desc">${esc(desc)}</desc>\n`
     + `<rect width="${W}" height="${H}" fill="#ffffff"/>\n<g>\n${body}</g>\n${legend}`
-    + `<text x="20" y="${H - 14}" font-family="sans-serif" font-size="12" fill="#111111">${esc(TRAVEL_TIME_SHORT)}</text>\n</svg>\n`;
+    + `<text x="20" y="${H - 14}" font-family="sans-serif" font-size="12" fill="#111111">${esc(travelTimeShort(meta))}</text>\n</svg>\n`;
 }
 
 export function barChartSvg(summaries: TypeSummary[], meta: ReportMeta, idPrefix: string): string {
@@ -124,7 +152,7 @@ export function barChartSvg(summaries: TypeSummary[], meta: ReportMeta, idPrefix
   });
   const title = `Share of beneficiaries within the distance standard, by type: ${meta.networkName} in ${meta.serviceArea}`;
   const desc = `Bar chart of the beneficiary-weighted share within the maximum distance per CMS type (bars) against the required share (black marks). `
-    + `${summaries.filter((s) => s.achievedPct >= s.requiredPct).length} of ${summaries.length} types reach the required share. ${TRAVEL_TIME_NOTE}`;
+    + `${summaries.filter((s) => s.achievedPct >= s.requiredPct).length} of ${summaries.length} types reach the required share. ${travelTimeNote(meta)}`;
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" aria-labelledby="${idPrefix}-title ${idPrefix}-desc">\n`
     + `<title id="${idPrefix}-title">${esc(title)}</title>\n<desc id="${idPrefix}-desc">${esc(desc)}</desc>\n<rect width="${W}" height="${H}" fill="#ffffff"/>\n`
     + `<text x="10" y="22" font-family="sans-serif" font-size="14" fill="#111111">${esc('Achieved share (bar) vs required share (mark)')}</text>\n${body}</svg>\n`;
@@ -136,7 +164,7 @@ export function reportNotes(meta: ReportMeta): string[] {
   const notes = [
     `Criteria: ${meta.criteriaName}, contract year ${meta.criteriaYear}.`,
     `Who is covered: ${meta.coverageBasis}`,
-    TRAVEL_TIME_NOTE,
+    travelTimeNote(meta),
     `Required shares by county designation (rules.json, verification "${meta.rules.percent_of_beneficiaries_within_time_and_distance.verification}"): `
       + Object.entries(meta.rules.percent_of_beneficiaries_within_time_and_distance.by_designation).map(([k, v]) => `${k} ${v}%`).join(', ') + '.',
     'Primary care (S03) counts types 001–006 together; acute inpatient hospitals (040) count staffed beds; 041–043 are counted only from a service-level HSD type attribute.',
@@ -158,10 +186,12 @@ export function summaryJson(rows: Row[], counties: County[], meta: ReportMeta, f
     criteriaSet: { name: meta.criteriaName, year: meta.criteriaYear },
     asOf: meta.asOf,
     coverageBasis: meta.coverageBasis,
-    travelTime: 'not assessed',
+    travelTime: travelTimeStatus(meta),
+    travelTimeMatrix: meta.travelTime ?? null,
     notes: reportNotes(meta),
     totals: {
       counties: counties.length, rows: rows.length, passing: rows.filter((r) => r.pass).length, failing: rows.filter((r) => !r.pass).length,
+      rowsTimeAssessed: rows.filter((r) => r.travelTime === 'assessed').length, rowsMeetingTime: rows.filter((r) => r.meetsTime === true).length,
       countiesAllPass: [...all.values()].filter((v) => v === 'pass').length,
     },
     byType,
@@ -188,8 +218,10 @@ export function htmlReport(rows: Row[], counties: County[], meta: ReportMeta, ma
   const passing = rows.filter((r) => r.pass).length;
   out += `<section aria-labelledby="s-sum"><h2 id="s-sum">Summary</h2>\n<p>${passing} of ${rows.length} county and type combinations pass; `
     + `${[...all.values()].filter((v) => v === 'pass').length} of ${counties.length} counties pass for every type evaluated.</p>\n`;
-  out += `<table><caption>Achieved vs required share of beneficiaries within the distance standard, by type</caption>\n<thead><tr><th scope="col">Type</th><th scope="col">Name</th><th scope="col">Counties</th><th scope="col">Counties passing</th><th scope="col">Achieved share (%)</th><th scope="col">Required share (%)</th></tr></thead>\n<tbody>\n`;
-  for (const s of sums) out += `<tr><th scope="row">${h(s.type)}</th><td>${h(s.typeName)}</td><td>${s.counties}</td><td>${s.passing}</td><td>${s.achievedPct.toFixed(2)}</td><td>${s.requiredPct.toFixed(2)}</td></tr>\n`;
+  const timed = !!meta.travelTime;
+  out += `<table><caption>Achieved vs required share of beneficiaries within the distance standard, by type${timed ? ', and counties meeting the time standard' : ''}</caption>\n<thead><tr><th scope="col">Type</th><th scope="col">Name</th><th scope="col">Counties</th><th scope="col">Counties passing</th><th scope="col">Achieved share (%)</th><th scope="col">Required share (%)</th>`
+    + `${timed ? '<th scope="col">Counties assessed on time</th><th scope="col">Counties meeting time</th>' : ''}</tr></thead>\n<tbody>\n`;
+  for (const s of sums) out += `<tr><th scope="row">${h(s.type)}</th><td>${h(s.typeName)}</td><td>${s.counties}</td><td>${s.passing}</td><td>${s.achievedPct.toFixed(2)}</td><td>${s.requiredPct.toFixed(2)}</td>${timed ? `<td>${s.timeAssessed}</td><td>${s.meetingTime}</td>` : ''}</tr>\n`;
   out += `</tbody></table>\n<figure>${chart}<figcaption>Bar chart of the table above: achieved share per type, with the required share marked.</figcaption></figure>\n</section>\n`;
   out += `<section aria-labelledby="s-maps"><h2 id="s-maps">Maps</h2>\n`;
   for (const m of maps) out += `<figure>${m.svg}<figcaption>${h(`Map: ${m.label}. The county table below gives the same information as text.`)}</figcaption></figure>\n`;
@@ -217,7 +249,7 @@ export async function pngOf(svg: string): Promise<Buffer> {
 }
 
 /** Every report file, in a fixed order. */
-export async function renderReport(rows: Row[], counties: County[], meta: ReportMeta, hsd: { providers: HsdRecord[]; facilities: HsdRecord[] }, opts: { png?: boolean } = {}): Promise<ReportFile[]> {
+export async function renderReport(rows: Row[], counties: County[], meta: ReportMeta, hsd: { providers: Iterable<HsdRecord>; facilities: Iterable<HsdRecord> }, opts: { png?: boolean } = {}): Promise<ReportFile[]> {
   const names = ['adequacy.csv', 'hsd-provider-table.csv', 'hsd-facility-table.csv', 'map-all-types.svg', ...meta.mapTypes.map((t) => `map-${t}.svg`), 'chart-share-by-type.svg', ...(opts.png !== false ? ['map-all-types.png'] : []), 'report.html', 'summary.json'];
   const maps = [{ label: 'all types', svg: mapSvg(rows, counties, undefined, 'all types', meta, 'map-all') }];
   const typeNames = new Map(rows.map((r) => [r.type, r.typeName]));

@@ -1,14 +1,17 @@
 /**
  * One adequacy report, end to end: resolve the service area and the networks, gather each network's sites from the
- * directory, place the beneficiary points, analyse, render the files. Used by the CLI (in process) and by the
+ * directory, place the beneficiary points, load the tenant's travel times for them, analyse (collecting the sites
+ * each county is served by, for the HSD tables), render the files. Used by the CLI (in process) and by the
  * `network-adequacy` job kind (files to the job storage behind signed URLs).
  */
 import type { Db } from '../storage/db.ts';
 import { analyze, type Row } from './analyze.ts';
 import { collectNetwork, networkExists, planNetworks } from './collect.ts';
 import { countyShapes, samplePoints, sampleCount, type SamplePoint } from './geo.ts';
-import { renderReport, type ReportFile, type ReportMeta } from './outputs.ts';
+import { HsdTables } from './hsd-tables.ts';
+import { renderReport, travelTimeStatus, type ReportFile, type ReportMeta, type TravelTimeStatus } from './outputs.ts';
 import { loadReference, type County, type CriteriaSet } from './reference.ts';
+import { loadTravelTimes, type TravelTimeSetInfo } from './travel-times.ts';
 
 export interface AdequacyRequest {
   tenant: string;
@@ -29,11 +32,13 @@ export interface AdequacyRequest {
   criteria?: CriteriaSet;
   enrolleesByFips?: Map<string, number>;
   enrolleePoints?: Map<string, SamplePoint[]>;
+  /** The tenant's travel-time matrix (its pairs are loaded per network for the service area). */
+  travelTimes?: TravelTimeSetInfo;
 }
 
 export class AdequacyInputError extends Error {}
 
-export interface AdequacyResult { files: ReportFile[]; rows: number; networks: string[]; serviceArea: string }
+export interface AdequacyResult { files: ReportFile[]; rows: number; networks: string[]; serviceArea: string; travelTime: TravelTimeStatus }
 
 export function resolveServiceArea(req: Pick<AdequacyRequest, 'states' | 'counties'>): { counties: County[]; label: string } {
   const ref = loadReference();
@@ -93,23 +98,31 @@ export async function runAdequacy(db: Db, req: AdequacyRequest, onProgress?: (te
   const { points, basis, withoutShape } = pointsFor(counties, req);
   const files: ReportFile[] = [];
   let rowCount = 0;
+  let travelTime: TravelTimeStatus = 'not assessed';
   for (const [i, net] of networks.entries()) {
     await onProgress?.(`network ${i + 1} of ${networks.length}: reading the directory`);
-    const collected = await db.withTenant(req.tenant, (tx) => collectNetwork(tx, ref, net, req.asOf), { readOnly: true });
+    const { collected, times } = await db.withTenant(req.tenant, async (tx) => {
+      const collected = await collectNetwork(tx, ref, net, req.asOf);
+      const times = req.travelTimes ? await loadTravelTimes(tx, req.travelTimes, counties.map((c) => c.fips), collected.locationIndex) : undefined;
+      return { collected, times };
+    }, { readOnly: true });
     await onProgress?.(`network ${i + 1} of ${networks.length}: analysing ${counties.length} counties`);
     let last = 0;
-    const rows: Row[] = analyze({ networkId: net, counties, points, sites: collected.sites, types, criteria, rules: ref.rules }, (done, total) => {
+    const hsd = new HsdTables(collected.details, ref);
+    const rows: Row[] = analyze({ networkId: net, counties, points, sites: collected.sites, types, criteria, rules: ref.rules, travelTimes: times }, (done, total) => {
       const pct = Math.floor((done / total) * 100);
       if (pct >= last + 10) { last = pct; void onProgress?.(`network ${i + 1} of ${networks.length}: ${pct}% of counties analysed`); }
-    });
+    }, hsd.add);
     rowCount += rows.length;
     const meta: ReportMeta = {
       networkId: net, networkName: collected.networkName, serviceArea: label, criteriaName: criteria.name, criteriaYear: criteria.year, asOf: req.asOf,
       coverageBasis: basis, mapTypes, locationsWithoutPosition: collected.locationsWithoutPosition, countiesWithoutShape: withoutShape, rules: ref.rules,
+      ...(req.travelTimes && times ? { travelTime: { name: req.travelTimes.name, uploadedAt: req.travelTimes.uploadedAt, countiesAssessed: counties.filter((c) => times.assessed.has(c.fips)).length, countiesTotal: counties.length } } : {}),
     };
+    travelTime = travelTimeStatus(meta);
     await onProgress?.(`network ${i + 1} of ${networks.length}: rendering files`);
-    const out = await renderReport(rows, counties, meta, { providers: collected.providers, facilities: collected.facilities }, { png: req.png });
+    const out = await renderReport(rows, counties, meta, { providers: hsd.records('provider'), facilities: hsd.records('facility') }, { png: req.png });
     for (const f of out) files.push(networks.length > 1 ? { ...f, name: `${net}-${f.name}` } : f);
   }
-  return { files, rows: rowCount, networks, serviceArea: label };
+  return { files, rows: rowCount, networks, serviceArea: label, travelTime };
 }

@@ -1,17 +1,19 @@
 /**
  * Per-tenant adequacy datasets (table adequacy_datasets, migration 007): a criteria CSV in the shape of
  * county-criteria-2026.csv (state Medicaid / marketplace rules differ from CMS MA), enrollee counts by county
- * (`fips` or `ssa_code`, `enrollees`) and enrollee points (`fips`, `lat`, `lon`). Validated on upload.
+ * (`fips` or `ssa_code`, `enrollees`) and enrollee points (`fips`, `lat`, `lon`). Validated on upload. The
+ * travel-time matrix has its own tables and streamed upload (travel-times.ts); overrides name it when present.
  */
 import { parse } from 'csv-parse/sync';
 import type { Db } from '../storage/db.ts';
 import type { SamplePoint } from './geo.ts';
 import { loadReference, parseCriteriaCsv, type CriteriaSet } from './reference.ts';
+import { travelTimeSet, type TravelTimeSetInfo } from './travel-times.ts';
 
 export type DatasetKind = 'criteria' | 'enrollee-counts' | 'enrollee-points';
 export const DATASET_KINDS: DatasetKind[] = ['criteria', 'enrollee-counts', 'enrollee-points'];
 
-export interface Overrides { criteria?: CriteriaSet; enrolleesByFips?: Map<string, number>; enrolleePoints?: Map<string, SamplePoint[]> }
+export interface Overrides { criteria?: CriteriaSet; enrolleesByFips?: Map<string, number>; enrolleePoints?: Map<string, SamplePoint[]>; travelTimes?: TravelTimeSetInfo }
 
 function rowsOf(text: string): Record<string, string>[] {
   return parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
@@ -68,14 +70,21 @@ export async function deleteDataset(db: Db, tenant: string, kind: DatasetKind): 
   return (r.rowCount ?? 0) > 0;
 }
 
-export async function listDatasets(db: Db, tenant: string): Promise<{ kind: string; name: string; year: number | null; uploadedAt: string }[]> {
-  const r = await db.withTenant(tenant, (tx) => tx.query('SELECT kind, name, year, uploaded_at FROM adequacy_datasets WHERE tenant_id = $1 ORDER BY kind', [tenant]), { readOnly: true });
-  return r.rows.map((x) => ({ kind: x.kind, name: x.name, year: x.year, uploadedAt: new Date(x.uploaded_at).toISOString() }));
+export async function listDatasets(db: Db, tenant: string): Promise<{ kind: string; name: string; year: number | null; uploadedAt: string; pairs?: number; counties?: number }[]> {
+  return db.withTenant(tenant, async (tx) => {
+    const r = await tx.query('SELECT kind, name, year, uploaded_at FROM adequacy_datasets WHERE tenant_id = $1 ORDER BY kind', [tenant]);
+    const out: { kind: string; name: string; year: number | null; uploadedAt: string; pairs?: number; counties?: number }[] = r.rows.map((x) => ({ kind: x.kind, name: x.name, year: x.year, uploadedAt: new Date(x.uploaded_at).toISOString() }));
+    const tt = await travelTimeSet(tx);
+    if (tt) out.push({ kind: 'travel-times', name: tt.name, year: null, uploadedAt: tt.uploadedAt, pairs: tt.pairs, counties: tt.counties });
+    return out;
+  }, { readOnly: true });
 }
 
 export async function loadTenantOverrides(db: Db, tenant: string): Promise<Overrides> {
-  const r = await db.withTenant(tenant, (tx) => tx.query('SELECT kind, name, year, content FROM adequacy_datasets WHERE tenant_id = $1', [tenant]), { readOnly: true });
-  const out: Overrides = {};
+  const { r, tt } = await db.withTenant(tenant, async (tx) => ({
+    r: await tx.query('SELECT kind, name, year, content FROM adequacy_datasets WHERE tenant_id = $1', [tenant]), tt: await travelTimeSet(tx),
+  }), { readOnly: true });
+  const out: Overrides = tt ? { travelTimes: tt } : {};
   for (const d of r.rows) {
     if (d.kind === 'criteria') out.criteria = parseCriteriaCsv(d.content, `${d.name} (uploaded by the tenant)`, d.year ?? 0);
     else if (d.kind === 'enrollee-counts') out.enrolleesByFips = parseEnrolleeCounts(d.content);
