@@ -1,7 +1,8 @@
 /**
  * The `network-adequacy` job kind on the pg-boss runner: one job per report. The job row (adequacy_jobs, migration
  * 007) holds the parameters, who asked, progress and, once complete, the file list; the files go to the job file
- * storage under tenants/{tenant}/adequacy/{job}/ and are served through signed, expiring URLs.
+ * storage under tenants/{tenant}/adequacy/{job}/ and are served through signed, expiring URLs. A finished report
+ * (completed, failed or cancelled) expires ADEQUACY_RETENTION_SECONDS later; `adequacy-retention` deletes it.
  */
 import { randomUUID } from 'node:crypto';
 import type { AppServices } from '../fhir/services.ts';
@@ -27,6 +28,10 @@ export interface AdequacyFile { name: string; contentType: string; bytes: number
 export interface AdequacyJobRow {
   id: string; status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled'; params: AdequacyParams; requesterKind: string; requesterId: string | null;
   storage: string; progress: string | null; files: AdequacyFile[] | null; error: object | null;
+  /** What the report says about travel time (set on completion). */
+  travelTime: string | null;
+  /** The report and its files are deleted after this (set when it finishes). */
+  expiresAt: Date | null;
 }
 
 export const ADEQUACY_KIND_NAME = 'network-adequacy';
@@ -44,7 +49,10 @@ export async function getAdequacyJob(tx: TenantTx, id: string): Promise<Adequacy
   const r = await tx.query(`SELECT * FROM adequacy_jobs WHERE tenant_id = $1 AND job_id = $2`, [tx.tenant, id]);
   const x = r.rows[0];
   if (!x) return undefined;
-  return { id: x.job_id, status: x.status, params: x.params, requesterKind: x.requester_kind, requesterId: x.requester_id, storage: x.storage, progress: x.progress, files: x.files, error: x.error };
+  return {
+    id: x.job_id, status: x.status, params: x.params, requesterKind: x.requester_kind, requesterId: x.requester_id, storage: x.storage, progress: x.progress, files: x.files, error: x.error,
+    travelTime: x.travel_time, expiresAt: x.expires_at ? new Date(x.expires_at) : null,
+  };
 }
 
 async function update(services: AppServices, tenant: string, id: string, set: string, values: unknown[]): Promise<void> {
@@ -64,6 +72,7 @@ export async function runAdequacyJob(job: RunningJob<AdequacyJobData>, ctx: JobC
     const overrides = await loadTenantOverrides(services.db, tenant);
     if (p.standards === 'cms') delete overrides.criteria;
     if (p.standards === 'tenant' && !overrides.criteria) throw new AdequacyInputError('standards=tenant, but this tenant has uploaded no criteria');
+    const retention = services.config.adequacy.retentionSeconds;
     const result = await runAdequacy(services.db, {
       tenant, networks: p.networks, plan: p.plan, states: p.states, counties: p.counties, types: p.types, mapTypes: p.mapTypes, asOf: p.asOf, ...overrides,
     }, async (text) => { job.signal.throwIfAborted(); await update(services, tenant, jobId, 'progress = $3', [text.slice(0, 200)]); });
@@ -73,13 +82,15 @@ export async function runAdequacyJob(job: RunningJob<AdequacyJobData>, ctx: JobC
       await w.write(f.body);
       files.push({ name: f.name, contentType: f.contentType, bytes: await w.close() });
     }
-    await update(services, tenant, jobId, `status = 'completed', progress = 'done', files = $3, finished_at = now()`, [JSON.stringify(files)]);
+    await update(services, tenant, jobId, `status = 'completed', progress = 'done', files = $3, travel_time = $4, finished_at = now(), expires_at = now() + make_interval(secs => $5)`,
+      [JSON.stringify(files), result.travelTime, retention]);
     logger.info({ tenant, job: jobId, files: files.length, rows: result.rows }, 'network adequacy report completed');
   } catch (err) {
     const permanent = err instanceof AdequacyInputError || (err instanceof FhirError && err.status < 500);
     if (!permanent && !job.lastAttempt) throw err;
     const fe = err instanceof AdequacyInputError ? new FhirError('bad-request', err.message) : err instanceof FhirError ? err : new FhirError('internal', 'The adequacy report failed; it has been logged. Start a new one.');
-    await update(services, tenant, jobId, `status = 'failed', error = $3, finished_at = now()`, [JSON.stringify(fe.toOutcome())]);
+    await update(services, tenant, jobId, `status = 'failed', error = $3, finished_at = now(), expires_at = now() + make_interval(secs => $4)`,
+      [JSON.stringify(fe.toOutcome()), services.config.adequacy.retentionSeconds]);
     await storage.deletePrefix(prefix).catch(() => {});
     logger.error({ err }, 'network adequacy report failed');
   }
@@ -92,3 +103,33 @@ export const NETWORK_ADEQUACY_KIND: JobKind<AdequacyJobData> = {
   concurrency: () => 1,
   run: runAdequacyJob,
 };
+
+/** Deletes reports whose retention has passed: their files from this process's storage, then their rows. */
+export async function sweepExpiredReports(ctx: Pick<JobContext, 'services' | 'storage' | 'logger'>): Promise<number> {
+  const { services, storage } = ctx;
+  let removed = 0;
+  for (const t of await services.tenants.list()) {
+    const due = await services.db.withTenant(t.id, (tx) => tx.query<{ job_id: string }>(
+      `SELECT job_id FROM adequacy_jobs WHERE tenant_id = $1 AND expires_at <= now() AND storage = $2 ORDER BY expires_at LIMIT 1000`, [t.id, storage.id]));
+    for (const { job_id: id } of due.rows) {
+      // files first: a row without files is harmless, files without a row would never be found again
+      await storage.deletePrefix(adequacyPrefix(t.id, id));
+      await services.db.withTenant(t.id, (tx) => tx.query(`DELETE FROM adequacy_jobs WHERE tenant_id = $1 AND job_id = $2 AND expires_at <= now()`, [t.id, id]));
+      removed++;
+    }
+  }
+  if (removed) ctx.logger.info({ reports: removed }, 'expired network adequacy reports deleted');
+  return removed;
+}
+
+export const ADEQUACY_RETENTION_KIND: JobKind<object> = {
+  name: 'adequacy-retention',
+  heartbeat: false,
+  expireInSeconds: 15 * 60,
+  concurrency: () => 1,
+  cron: () => '*/5 * * * *',
+  run: async (_job, ctx) => { await sweepExpiredReports(ctx); },
+};
+
+/** The job kinds of network adequacy (src/jobs/index.ts registers them). */
+export const ADEQUACY_KINDS: JobKind<any>[] = [NETWORK_ADEQUACY_KIND, ADEQUACY_RETENTION_KIND];

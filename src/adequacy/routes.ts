@@ -9,6 +9,11 @@
  *   DELETE [base]/$network-adequacy-status/{job}    cancel; files removed; later polls 404
  *   GET    [base]/$network-adequacy-file/{job}/{file}?exp=…&sig=…   a report file (the signed URL is the credential)
  *   GET/PUT/DELETE [base]/$network-adequacy-dataset/{kind}   the tenant's criteria / enrollee uploads (CSV body)
+ *   PUT/DELETE [base]/$network-adequacy-dataset/travel-times    the travel-time matrix (streamed CSV; travel-times.ts)
+ *   GET    [base]/OperationDefinition/network-adequacy   what $network-adequacy accepts (public, like metadata)
+ *
+ * A finished report expires after ADEQUACY_RETENTION_SECONDS: its status and file URLs then answer 410 until the
+ * retention job has deleted it, and 404 after.
  *
  * Who: permission adequacy:run — a staff user (roles exporter, admin) or a SMART client granted the scope
  * `system/adequacy.run` (regulators' clients). Status answers only the caller who started the job. Every call is
@@ -29,6 +34,8 @@ import { ADEQUACY_KIND_NAME, adequacyPrefix, getAdequacyJob, insertAdequacyJob, 
 import { resolveServiceArea } from './run.ts';
 import { DATASET_KINDS, deleteDataset, listDatasets, saveDataset, type DatasetKind } from './store.ts';
 import { loadReference } from './reference.ts';
+import { deleteTravelTimes, uploadTravelTimes } from './travel-times.ts';
+import { ADEQUACY_PARAMETERS, networkAdequacyOperationDefinition } from './operation-definition.ts';
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/;
@@ -61,8 +68,14 @@ export function parseAdequacyParameters(body: unknown): AdequacyParams {
     throw new FhirError('bad-request', 'The body must be a Parameters resource');
   }
   const all = (n: string) => pairs.filter(([k]) => k === n).flatMap(([, v]) => v.split(',').map((s) => s.trim()).filter(Boolean));
-  const known = new Set(['network', 'insurance-plan', 'service-area', 'standards', 'type', 'map-type', 'as-of']);
+  const known = new Set(ADEQUACY_PARAMETERS.map((p) => p.name));
   for (const [k] of pairs) if (!known.has(k)) throw new FhirError('bad-request', `Unknown parameter ${k}; known: ${[...known].join(', ')}`);
+  // the cardinalities the OperationDefinition declares
+  for (const p of ADEQUACY_PARAMETERS) {
+    const n = all(p.name!).length;
+    if (n < (p.min ?? 0)) throw new FhirError('bad-request', `Parameter ${p.name} is required`);
+    if (p.max === '1' && n > 1) throw new FhirError('bad-request', `Parameter ${p.name} may be given once`);
+  }
   const networks = all('network').map((v) => v.replace(/^Organization\//, ''));
   const plans = all('insurance-plan').map((v) => v.replace(/^InsurancePlan\//, ''));
   if (![...networks, ...plans].every((x) => ID.test(x))) throw new FhirError('bad-request', 'network and insurance-plan must be ids or Organization/ / InsurancePlan/ references');
@@ -121,6 +134,8 @@ export function adequacyRouter(services: AppServices): Router {
     const who = requester(identity);
     if (!job || job.requesterKind !== who.kind || job.requesterId !== who.id) throw notFound(`No adequacy report ${id} of yours is known here`);
     res.setHeader('Cache-Control', 'no-store');
+    if (job.status === 'cancelled') throw notFound(`Adequacy report ${id} was cancelled`);
+    if (job.expiresAt && job.expiresAt.getTime() <= Date.now()) throw new FhirError('gone', `Adequacy report ${id} has expired (reports are kept ${services.config.adequacy.retentionSeconds} s after they finish); start a new one`);
     if (job.status === 'queued' || job.status === 'running') {
       res.setHeader('Retry-After', '2');
       res.setHeader('X-Progress', (job.status === 'queued' ? 'queued' : job.progress ?? 'in progress').slice(0, 99));
@@ -128,13 +143,12 @@ export function adequacyRouter(services: AppServices): Router {
       return;
     }
     if (job.status === 'failed') { fhirJson(res, 500, job.error ?? info('failed')); return; }
-    if (job.status === 'cancelled') throw notFound(`Adequacy report ${id} was cancelled`);
     const output = (job.files ?? []).map((f) => {
       const { query } = signer.sign(tenant.id, id, `adequacy/${f.name}`, URL_TTL_S);
       return { type: f.contentType, name: f.name, url: `${base}/$network-adequacy-file/${id}/${f.name}?${query}`, bytes: f.bytes };
     });
     note('adequacy-status', { resourceIds: [id], resultCount: output.length });
-    res.status(200).type('application/json').send(JSON.stringify({ request: `${base}/$network-adequacy`, parameters: job.params, requiresAccessToken: false, travelTime: 'not assessed', output, error: [] }));
+    res.status(200).type('application/json').send(JSON.stringify({ request: `${base}/$network-adequacy`, parameters: job.params, requiresAccessToken: false, travelTime: job.travelTime ?? 'not assessed', expires: job.expiresAt?.toISOString(), output, error: [] }));
   }));
 
   router.delete('/$network-adequacy-status/:id', route('DELETE', '/$network-adequacy-status/:id', 'adequacy-cancel', 'adequacy:run', async (tenant, _base, req, res) => {
@@ -144,7 +158,8 @@ export function adequacyRouter(services: AppServices): Router {
     const who = requester(identity);
     const job = JOB_ID.test(id) ? await services.db.withTenant(tenant.id, (tx) => getAdequacyJob(tx, id)) : undefined;
     if (!job || job.requesterKind !== who.kind || job.requesterId !== who.id || job.status === 'cancelled') throw notFound(`No adequacy report ${id} of yours is known here`);
-    await services.db.withTenant(tenant.id, (tx) => tx.query(`UPDATE adequacy_jobs SET status = 'cancelled', finished_at = now() WHERE tenant_id = $1 AND job_id = $2`, [tenant.id, id]));
+    // expires at once: the retention job removes the row
+    await services.db.withTenant(tenant.id, (tx) => tx.query(`UPDATE adequacy_jobs SET status = 'cancelled', finished_at = now(), expires_at = now() WHERE tenant_id = $1 AND job_id = $2`, [tenant.id, id]));
     const runner = jobRunnerOf(services);
     if (job.status === 'queued' || job.status === 'running') await runner.cancel(ADEQUACY_KIND_NAME, id).catch(() => {});
     await runner.storage.deletePrefix(adequacyPrefix(tenant.id, id)).catch(() => {});
@@ -164,6 +179,7 @@ export function adequacyRouter(services: AppServices): Router {
     const job = await services.db.withTenant(tenant.id, (tx) => getAdequacyJob(tx, id), { readOnly: true });
     const f = job?.status === 'completed' ? job.files?.find((x) => x.name === name) : undefined;
     if (!job || !f) throw notFound('No such report file');
+    if (job.expiresAt && job.expiresAt.getTime() <= Date.now()) throw new FhirError('gone', `Adequacy report ${id} has expired; its files are being deleted`);
     const runner = jobRunnerOf(services);
     const stored = await runner.storage.open(`tenants/${tenant.id}/adequacy/${id}/${name}`);
     if (!stored) throw new FhirError('gone', `${name} is no longer available`);
@@ -187,6 +203,30 @@ export function adequacyRouter(services: AppServices): Router {
   router.get('/$network-adequacy-dataset', route('GET', '/$network-adequacy-dataset', 'adequacy-dataset-list', 'adequacy:run', async (tenant, _b, _req, res) => {
     note('adequacy-dataset-list');
     res.status(200).json({ datasets: await listDatasets(services.db, tenant.id) });
+  }));
+  // the matrix can be hundreds of MB: streamed into the database (no body parser), one transaction
+  router.put('/$network-adequacy-dataset/travel-times', route('PUT', '/$network-adequacy-dataset/travel-times', 'adequacy-dataset-upload', 'adequacy:run', async (tenant, _b, req, res) => {
+    note('adequacy-dataset-upload', { resourceIds: ['travel-times'] });
+    try {
+      if (!req.is(['text/csv', 'text/plain'])) throw new FhirError('unsupported-media-type', 'Send the travel-time matrix as CSV (Content-Type: text/csv)');
+      const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+      if (enc !== 'identity' && enc !== 'gzip') throw new FhirError('unsupported-media-type', 'Content-Encoding may be gzip or none');
+      const name = typeof req.query.name === 'string' && req.query.name.trim() ? req.query.name.trim().slice(0, 200) : 'travel-time matrix';
+      const set = await uploadTravelTimes(services.db, tenant.id, req, { name, by: actorId(currentContext()?.identity ?? ANONYMOUS) ?? null, gzip: enc === 'gzip' });
+      fhirJson(res, 200, info(`Stored travel-time matrix "${set.name}": ${set.pairs} county × Location pairs in ${set.counties} counties. Reports assess the time standard in those counties.`));
+    } catch (err) {
+      // refused before the whole body arrived: answer, then close rather than read the rest
+      if (!req.complete) { res.setHeader('Connection', 'close'); req.unpipe(); req.resume(); }
+      throw err;
+    }
+  }));
+  router.delete('/$network-adequacy-dataset/travel-times', route('DELETE', '/$network-adequacy-dataset/travel-times', 'adequacy-dataset-delete', 'adequacy:run', async (tenant, _b, _req, res) => {
+    note('adequacy-dataset-delete', { resourceIds: ['travel-times'] });
+    if (!(await deleteTravelTimes(services.db, tenant.id))) throw notFound('No travel-time matrix uploaded');
+    fhirJson(res, 200, info('Removed the travel-time matrix; reports say travel time is not assessed again.'));
+  }));
+  router.get('/OperationDefinition/network-adequacy', route('GET', '/OperationDefinition/network-adequacy', 'operation-definition', 'public', async (_tenant, base, _req, res) => {
+    fhirJson(res, 200, networkAdequacyOperationDefinition(base));
   }));
   router.put('/$network-adequacy-dataset/:kind', csvBody, route('PUT', '/$network-adequacy-dataset/:kind', 'adequacy-dataset-upload', 'adequacy:run', async (tenant, _b, req, res) => {
     const kind = kindOf(req);

@@ -6,11 +6,11 @@ import type { AppServices } from '../fhir/services.ts';
 import type { Logger } from '../observability/logger.ts';
 import { attachJobRunner, JobRunner } from './runner.ts';
 import { BULK_DATA_KINDS } from './export/export-kind.ts';
-import { NETWORK_ADEQUACY_KIND } from '../adequacy/job.ts';
+import { ADEQUACY_KINDS } from '../adequacy/job.ts';
 import { prepareQueueSchema } from './queue-schema.ts';
 
 export function createJobRunner(services: AppServices, logger: Logger): JobRunner {
-  const runner = new JobRunner({ services, logger, kinds: [...BULK_DATA_KINDS, NETWORK_ADEQUACY_KIND] });
+  const runner = new JobRunner({ services, logger, kinds: [...BULK_DATA_KINDS, ...ADEQUACY_KINDS] });
   attachJobRunner(services, runner);
   return runner;
 }

@@ -9,6 +9,7 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from '@medp
 import { PROJECT_ROOT } from '../../config/config.ts';
 import type { SearchEngine } from '../../search/engine.ts';
 import { PLAN_NET_TYPES } from '../../validation/validator.ts';
+import { adequacyOperationUrl } from '../../adequacy/operation-definition.ts';
 
 export const PLAN_NET_CAPABILITY_CANONICAL = 'http://hl7.org/fhir/us/davinci-pdex-plan-net/CapabilityStatement/plan-net';
 export const SERVER_VERSION = '0.1.0';
@@ -64,7 +65,7 @@ export function buildCapabilityStatement(baseUrl: string, search: SearchEngine &
       resource,
       interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
       // system-level Bulk Data export (Group and Patient levels are not offered: no Groups or Patients here)
-      operation: [{ name: 'export', definition: BULK_EXPORT_OPERATION }, { name: 'network-adequacy', definition: 'https://plannet-directory.example.org/fhir/OperationDefinition/network-adequacy' }, ...(search.operations ?? []).map((o) => ({ name: o.name, definition: o.definition }))],
+      operation: [{ name: 'export', definition: BULK_EXPORT_OPERATION }, { name: 'network-adequacy', definition: adequacyOperationUrl(baseUrl) }, ...(search.operations ?? []).map((o) => ({ name: o.name, definition: o.definition }))],
     }],
   };
 }
