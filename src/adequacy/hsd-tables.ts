@@ -15,16 +15,23 @@ const key = (r: HsdRecord) => `${r.hsdCode}|${r.npi}|${r.name}|${r.street}|${r.c
 export class HsdTables {
   readonly #details: SiteDetail[];
   readonly #ref: ReferenceData;
-  /** fips → [site ref, type code] pairs served */
-  readonly #served = new Map<string, { county: County; refs: number[]; types: string[] }>();
+  readonly #typeCodes: string[];
+  /** fips → (site ref × 64 + type number) per site served: one small integer a pair (national networks have millions) */
+  readonly #served = new Map<string, { county: County; pairs: number[] }>();
 
-  constructor(details: SiteDetail[], ref: ReferenceData) { this.#details = details; this.#ref = ref; }
+  constructor(details: SiteDetail[], ref: ReferenceData) {
+    this.#details = details;
+    this.#ref = ref;
+    this.#typeCodes = ref.types.map((t) => t.code);
+    if (this.#typeCodes.length > 64) throw new Error('more than 64 HSD types');
+  }
 
   /** The analysis' ServedCallback. */
   add = (county: County, type: HsdType, sites: Site[]): void => {
     let e = this.#served.get(county.fips);
-    if (!e) this.#served.set(county.fips, e = { county, refs: [], types: [] });
-    for (const s of sites) if (s.ref !== undefined) { e.refs.push(s.ref); e.types.push(type.code); }
+    if (!e) this.#served.set(county.fips, e = { county, pairs: [] });
+    const t = this.#typeCodes.indexOf(type.code);
+    for (const s of sites) if (s.ref !== undefined) e.pairs.push(s.ref * 64 + t);
   };
 
   /** The table's rows, county by county in SSA order, sorted and without duplicates within a county. Re-iterable. */
@@ -35,12 +42,13 @@ export class HsdTables {
 
   *#records(kind: 'provider' | 'facility'): Generator<HsdRecord> {
     const counties = [...this.#served.values()].sort((a, b) => (a.county.ssa < b.county.ssa ? -1 : a.county.ssa > b.county.ssa ? 1 : 0));
-    for (const { county, refs, types } of counties) {
+    for (const { county, pairs } of counties) {
       const rows = new Map<string, HsdRecord>();
-      for (let i = 0; i < refs.length; i++) {
-        const d = this.#details[refs[i]];
+      for (const pair of pairs) {
+        const d = this.#details[Math.floor(pair / 64)];
+        const type = this.#typeCodes[pair % 64];
         for (const code of d.codes) {
-          if (rollUp(code) !== types[i]) continue;
+          if (rollUp(code) !== type) continue;
           const t = this.#ref.typeByCode.get(rollUp(code));
           if ((t?.category ?? d.kind) !== kind) continue;
           const rec: HsdRecord = {

@@ -79,7 +79,8 @@ export async function runAdequacyJob(job: RunningJob<AdequacyJobData>, ctx: JobC
     const files: AdequacyFile[] = [];
     for (const f of result.files) {
       const w = await storage.createWriter(`${prefix}${f.name}`);
-      await w.write(f.body);
+      if (Buffer.isBuffer(f.body)) await w.write(f.body);
+      else for (const chunk of f.body) await w.write(chunk); // the HSD tables, produced as they are written
       files.push({ name: f.name, contentType: f.contentType, bytes: await w.close() });
     }
     await update(services, tenant, jobId, `status = 'completed', progress = 'done', files = $3, travel_time = $4, finished_at = now(), expires_at = now() + make_interval(secs => $5)`,

@@ -54,7 +54,14 @@ export interface ReportMeta {
   travelTime?: { name: string; uploadedAt: string; countiesAssessed: number; countiesTotal: number };
 }
 
-export interface ReportFile { name: string; contentType: string; body: Buffer }
+/**
+ * A report file. The HSD tables can be far larger than the rest (a row per county served; a national network gives
+ * millions), so their body is a re-iterable sequence of chunks produced while it is written, never one string.
+ */
+export interface ReportFile { name: string; contentType: string; body: Buffer | Iterable<Buffer> }
+
+/** A file's bytes in one Buffer (tests, small files). */
+export const fileBytes = (f: ReportFile): Buffer => (Buffer.isBuffer(f.body) ? f.body : Buffer.concat([...f.body]));
 
 // ---------- CSV ----------
 
@@ -87,11 +94,23 @@ export function adequacyCsv(rows: Row[], meta: Pick<ReportMeta, 'criteriaName' |
   return out;
 }
 
-export function hsdCsv(kind: 'provider' | 'facility', records: Iterable<HsdRecord>): string {
+/** The HSD table as CSV chunks of about 64 KB, produced as they are read (re-iterable). */
+export function hsdCsvChunks(kind: 'provider' | 'facility', records: Iterable<HsdRecord>): Iterable<Buffer> {
   const cols = kind === 'provider' ? PROVIDER_COLUMNS : FACILITY_COLUMNS;
-  let out = csvLine(cols.map((c) => c.header));
-  for (const r of records) out += csvLine(cols.map((c) => c.value(r)));
-  return out;
+  return {
+    *[Symbol.iterator]() {
+      let out = csvLine(cols.map((c) => c.header));
+      for (const r of records) {
+        out += csvLine(cols.map((c) => c.value(r)));
+        if (out.length >= 65536) { yield Buffer.from(out); out = ''; }
+      }
+      if (out) yield Buffer.from(out);
+    },
+  };
+}
+
+export function hsdCsv(kind: 'provider' | 'facility', records: Iterable<HsdRecord>): string {
+  return Buffer.concat([...hsdCsvChunks(kind, records)]).toString();
 }
 
 // ---------- SVG ----------
@@ -257,8 +276,8 @@ export async function renderReport(rows: Row[], counties: County[], meta: Report
   const chart = barChartSvg(typeSummaries(rows, counties), meta, 'chart');
   const files: ReportFile[] = [
     { name: 'adequacy.csv', contentType: 'text/csv', body: Buffer.from(adequacyCsv(rows, meta)) },
-    { name: 'hsd-provider-table.csv', contentType: 'text/csv', body: Buffer.from(hsdCsv('provider', hsd.providers)) },
-    { name: 'hsd-facility-table.csv', contentType: 'text/csv', body: Buffer.from(hsdCsv('facility', hsd.facilities)) },
+    { name: 'hsd-provider-table.csv', contentType: 'text/csv', body: hsdCsvChunks('provider', hsd.providers) },
+    { name: 'hsd-facility-table.csv', contentType: 'text/csv', body: hsdCsvChunks('facility', hsd.facilities) },
     ...maps.map((m, i) => ({ name: i === 0 ? 'map-all-types.svg' : `map-${meta.mapTypes[i - 1]}.svg`, contentType: 'image/svg+xml', body: Buffer.from(m.svg) })),
     { name: 'chart-share-by-type.svg', contentType: 'image/svg+xml', body: Buffer.from(chart) },
   ];

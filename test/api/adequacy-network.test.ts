@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { startTestServer, testDatabaseUrl, type TestServer } from '../helpers/server.ts';
 import { runAdequacy } from '../../src/adequacy/run.ts';
+import { fileBytes } from '../../src/adequacy/outputs.ts';
 import { BED_COUNT_EXTENSION_URL, HSD_TYPE_SYSTEM } from '../../src/seeds/synthetic/generator.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -62,7 +63,7 @@ after(async () => { await srv.close(); fs.rmSync(tmp, { recursive: true, force: 
 
 test('known answers: outside-network and terminated roles and position-less Locations are not counted; beds through the affiliation', async () => {
   const result = await runAdequacy(srv.services.db, { tenant, networks: ['net1'], counties: ['10001'], types: ['S03', '008', '040'], asOf: '2026-01-01', png: false });
-  const file = (n: string) => result.files.find((f) => f.name === n)!.body.toString();
+  const file = (n: string) => fileBytes(result.files.find((f) => f.name === n)!).toString();
   const rows = parse(file('adequacy.csv'), { columns: true }) as Record<string, string>[];
   assert.deepEqual(rows.map((r) => r.cms_type_code), ['008', '040', 'S03']);
   const [cardio, hosp, pc] = rows;
@@ -89,17 +90,17 @@ test('known answers: outside-network and terminated roles and position-less Loca
   assert.equal(facilities[0]['Facility Name'], 'Kent General');
   // identical inputs, identical bytes
   const again = await runAdequacy(srv.services.db, { tenant, networks: ['net1'], counties: ['10001'], types: ['S03', '008', '040'], asOf: '2026-01-01', png: false });
-  for (const [i, f] of result.files.entries()) assert.ok(f.body.equals(again.files[i].body), f.name);
+  for (const [i, f] of result.files.entries()) assert.ok(fileBytes(f).equals(fileBytes(again.files[i])), f.name);
   // before the termination date the terminated role counts
   const earlier = await runAdequacy(srv.services.db, { tenant, networks: ['net1'], counties: ['10001'], types: ['008'], asOf: '2024-01-01', png: false });
-  const c2 = parse(earlier.files[0].body.toString(), { columns: true }) as Record<string, string>[];
+  const c2 = parse(fileBytes(earlier.files[0]).toString(), { columns: true }) as Record<string, string>[];
   assert.equal(c2[0].within_reach, '1');
 });
 
 test("an InsurancePlan's networks: one report per network, files named by network", async () => {
   const result = await runAdequacy(srv.services.db, { tenant, plan: 'plan1', counties: ['10001'], types: ['008'], asOf: '2026-01-01', png: false });
   assert.deepEqual(result.networks, ['net1', 'net2']);
-  const csv = (net: string) => parse(result.files.find((f) => f.name === `${net}-adequacy.csv`)!.body.toString(), { columns: true }) as Record<string, string>[];
+  const csv = (net: string) => parse(fileBytes(result.files.find((f) => f.name === `${net}-adequacy.csv`)!).toString(), { columns: true }) as Record<string, string>[];
   assert.equal(csv('net1')[0].within_reach, '0'); // terminated and position-less cardiologists
   assert.equal(csv('net2')[0].within_reach, '1'); // the other network's cardiologist
   await assert.rejects(runAdequacy(srv.services.db, { tenant, networks: ['nope'], counties: ['10001'], asOf: '2026-01-01' }), /not found/);

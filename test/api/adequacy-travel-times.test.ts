@@ -11,6 +11,7 @@ import { parse } from 'csv-parse/sync';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { clientToken } from './export-support.ts';
 import { runAdequacy } from '../../src/adequacy/run.ts';
+import { fileBytes } from '../../src/adequacy/outputs.ts';
 import { loadTenantOverrides } from '../../src/adequacy/store.ts';
 import { parseCriteriaCsv } from '../../src/adequacy/reference.ts';
 import { uploadTravelTimes } from '../../src/adequacy/travel-times.ts';
@@ -51,7 +52,7 @@ after(async () => { await srv.close(); });
 
 test('HSD tables list each provider once per county it serves, under that county\'s SSA code (no matrix)', async () => {
   const result = await runAdequacy(srv.services.db, { tenant: srv.tenant, networks: ['net1'], states: ['DE'], types: ['S03'], asOf: '2026-01-01', png: false, criteria: CRITERIA });
-  const providers = parse(result.files.find((f) => f.name === 'hsd-provider-table.csv')!.body.toString(), { columns: true }) as Record<string, string>[];
+  const providers = parse(fileBytes(result.files.find((f) => f.name === 'hsd-provider-table.csv')!).toString(), { columns: true }) as Record<string, string>[];
   assert.deepEqual(providers.map((r) => `${r['SSA State/County Code']} ${r['Name of Physician or Mid-Level Practitioner']}`),
     ['08000 Ada Kent', '08000 Ben Castle', '08010 Ada Kent', '08010 Ben Castle', '08020 Ada Kent', '08020 Ben Castle']);
   assert.ok(providers.every((r) => r['Provider Specialty Code'] === '002'));
@@ -119,7 +120,7 @@ test('with a matrix: time assessed where it has rows (pass and fail), "not asses
   assert.equal(overrides.travelTimes?.name, 'Vendor drive times');
   const result = await runAdequacy(srv.services.db, { tenant: srv.tenant, networks: ['net1'], states: ['DE'], types: ['S03'], asOf: '2026-01-01', png: false, ...overrides, criteria: CRITERIA });
   assert.equal(result.travelTime, 'partly assessed');
-  const file = (n: string) => result.files.find((f) => f.name === n)!.body.toString();
+  const file = (n: string) => fileBytes(result.files.find((f) => f.name === n)!).toString();
   const rows = parse(file('adequacy.csv'), { columns: true }) as Record<string, string>[];
   const [kent, castle, sussex] = ['10001', '10003', '10005'].map((f) => rows.find((r) => r.fips === f)!);
   assert.deepEqual([kent.travel_time, kent.nearest_minutes, kent.share_within_time_pct, kent.share_within_time_and_distance_pct, kent.meets_time, kent.within_reach, kent.result],

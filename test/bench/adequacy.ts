@@ -7,6 +7,8 @@
  * in each county polygon) and renders the report files. Prints wall time of each phase and peak RSS.
  *
  *   BENCH_PRACTITIONERS=640000 (default; ≈ 1,000,000 provider-locations)   BENCH_OUT=<dir> to keep the files
+ *   BENCH_HSD=1 also builds the HSD tables per county served (every site × every county it serves: millions of
+ *   rows at national scale; off by default so the figures stay comparable with earlier runs)
  *
  * Not timed against PostgreSQL: reading the network from the database is a streamed scan (src/adequacy/collect.ts)
  * measured separately by the API tests; this measures the analysis and rendering the issue sets targets for.
@@ -16,11 +18,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateDirectory, BED_COUNT_EXTENSION_URL, HSD_TYPE_SYSTEM } from '../../src/seeds/synthetic/generator.ts';
 import { analyze, type Site } from '../../src/adequacy/analyze.ts';
+import type { SiteDetail } from '../../src/adequacy/collect.ts';
+import { HsdTables } from '../../src/adequacy/hsd-tables.ts';
 import { pointsFor } from '../../src/adequacy/run.ts';
 import { renderReport, type ReportMeta } from '../../src/adequacy/outputs.ts';
 import { loadReference, rollUp } from '../../src/adequacy/reference.ts';
 
 const practitioners = Number(process.env.BENCH_PRACTITIONERS ?? 640_000);
+const withHsd = process.env.BENCH_HSD === '1';
 const ref = loadReference();
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
@@ -28,6 +33,7 @@ const mark = (label: string, since: number) => console.log(`${label.padEnd(44)} 
 
 const positions = new Map<string, [number, number]>();
 const sites: Site[] = [];
+const details: SiteDetail[] = [];
 const typesOf = (codes: string[]) => [...new Set(codes.flatMap((c) => ref.nuccToTypes.get(c) ?? []).map(rollUp))].filter((t) => ref.typeByCode.has(t));
 let entity = 0;
 for (const r of generateDirectory({ practitioners, seed: 1 }) as Iterable<any>) {
@@ -41,7 +47,9 @@ for (const r of generateDirectory({ practitioners, seed: 1 }) as Iterable<any>) 
     const e = entity++;
     for (const l of r.location ?? []) {
       const p = positions.get(String(l.reference).slice('Location/'.length));
-      if (p) sites.push({ entity: e, types, lat: p[0], lon: p[1], beds, accepting: true });
+      if (!p) continue;
+      sites.push({ entity: e, types, lat: p[0], lon: p[1], beds, accepting: true, ...(withHsd ? { ref: details.length } : {}) });
+      if (withHsd) details.push({ name: r.id, npi: '', codes: types, kind: r.resourceType === 'HealthcareService' ? 'facility' : 'provider', street: '', city: '', state: '', zip: '', group: '', beds, accepting: true });
     }
   }
 }
@@ -54,12 +62,16 @@ const tPts = performance.now();
 const { points, basis, withoutShape } = pointsFor(counties, {});
 mark(`sample points (${[...points.values()].reduce((n, p) => n + p.length, 0)} in ${points.size} counties)`, tPts);
 const tA = performance.now();
-const rows = analyze({ networkId: 'national', counties, points, sites, types: ref.types, criteria: ref.criteria, rules: ref.rules });
-mark(`analyse ${counties.length} counties × ${ref.types.length} types (${rows.length} rows)`, tA);
+const hsd = withHsd ? new HsdTables(details, ref) : undefined;
+const rows = analyze({ networkId: 'national', counties, points, sites, types: ref.types, criteria: ref.criteria, rules: ref.rules }, undefined, hsd?.add);
+mark(`analyse ${counties.length} counties × ${ref.types.length} types (${rows.length} rows${hsd ? ', sites served per county' : ''})`, tA);
 const tR = performance.now();
 const meta: ReportMeta = { networkId: 'national', networkName: 'Synthetic national network', serviceArea: 'all US counties', criteriaName: ref.criteria.name, criteriaYear: ref.criteria.year, asOf: '2026-01-01', coverageBasis: basis, mapTypes: ['S03'], locationsWithoutPosition: [], countiesWithoutShape: withoutShape, rules: ref.rules };
-const files = await renderReport(rows, counties, meta, { providers: [], facilities: [] });
-mark(`render ${files.length} files (${(files.reduce((n, f) => n + f.body.length, 0) / 1e6).toFixed(1)} MB)`, tR);
+const files = await renderReport(rows, counties, meta, hsd ? { providers: hsd.records('provider'), facilities: hsd.records('facility') } : { providers: [], facilities: [] });
+// the HSD tables are produced as they are written: count their bytes by streaming them, as the job does
+let bytes = 0;
+for (const f of files) if (Buffer.isBuffer(f.body)) bytes += f.body.length; else for (const c of f.body) bytes += c.length;
+mark(`render ${files.length} files (${(bytes / 1e6).toFixed(1)} MB)`, tR);
 const analysisWall = (performance.now() - tGen) / 1000;
 const total = (performance.now() - t0) / 1000;
 const rssMiB = process.resourceUsage().maxRSS / 1024;
@@ -72,6 +84,10 @@ console.log(`peak RSS: ${rssMiB.toFixed(0)} MiB  (target < 1024 MiB)`);
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 if (process.env.BENCH_OUT) {
   fs.mkdirSync(process.env.BENCH_OUT, { recursive: true });
-  for (const f of files) fs.writeFileSync(path.join(process.env.BENCH_OUT, f.name), f.body);
+  for (const f of files) {
+    const fd = fs.openSync(path.join(process.env.BENCH_OUT, f.name), 'w');
+    for (const c of Buffer.isBuffer(f.body) ? [f.body] : f.body) fs.writeSync(fd, c);
+    fs.closeSync(fd);
+  }
   console.log(`files in ${process.env.BENCH_OUT}`);
 }

@@ -13,7 +13,7 @@ import { analyze, type Site } from '../../src/adequacy/analyze.ts';
 import { EARTH_RADIUS_MILES, haversineMiles, samplePoints, countyShapes, containsPoint, type SamplePoint } from '../../src/adequacy/geo.ts';
 import { loadReference, SEED_DIR, type County, type CriteriaSet } from '../../src/adequacy/reference.ts';
 import { FACILITY_COLUMNS, PROVIDER_COLUMNS } from '../../src/adequacy/hsd-columns.ts';
-import { renderReport, hsdCsv, type ReportMeta } from '../../src/adequacy/outputs.ts';
+import { renderReport, hsdCsv, type ReportMeta, fileBytes } from '../../src/adequacy/outputs.ts';
 
 const ref = loadReference();
 const S03 = ref.typeByCode.get('S03')!;
@@ -180,23 +180,23 @@ test('report files: SVGs have a title and a description; outputs are byte-identi
   const a = await make();
   const b = await make();
   assert.deepEqual(a.map((f) => f.name), b.map((f) => f.name));
-  for (let i = 0; i < a.length; i++) assert.ok(a[i].body.equals(b[i].body), `${a[i].name} differs between identical runs`);
+  for (let i = 0; i < a.length; i++) assert.ok(fileBytes(a[i]).equals(fileBytes(b[i])), `${a[i].name} differs between identical runs`);
   for (const f of a.filter((x) => x.name.endsWith('.svg'))) {
-    const svg = f.body.toString();
+    const svg = fileBytes(f).toString();
     assert.match(svg, /<title id="[^"]+">[^<]+<\/title>/);
     assert.match(svg, /<desc id="[^"]+">[^<]*not assessed[^<]*<\/desc>/);
   }
   const png = a.find((f) => f.name.endsWith('.png'))!;
-  assert.deepEqual([...png.body.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
-  const html = a.find((f) => f.name === 'report.html')!.body.toString();
+  assert.deepEqual([...fileBytes(png).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
+  const html = fileBytes(a.find((f) => f.name === 'report.html')!).toString();
   assert.match(html, /Travel time: not assessed/);
   assert.match(html, /certificate of need credit is unverified/i);
   assert.match(html, /Location\/x/);
-  const csv = parse(a.find((f) => f.name === 'adequacy.csv')!.body.toString(), { columns: true }) as Record<string, string>[];
+  const csv = parse(fileBytes(a.find((f) => f.name === 'adequacy.csv')!).toString(), { columns: true }) as Record<string, string>[];
   assert.ok(csv.length > 0);
   assert.ok(csv.every((r) => r.result === 'pass' || r.result === 'fail'));
   assert.ok(csv.every((r) => r.travel_time === 'not assessed'));
-  const summary = JSON.parse(a.find((f) => f.name === 'summary.json')!.body.toString());
+  const summary = JSON.parse(fileBytes(a.find((f) => f.name === 'summary.json')!).toString());
   assert.equal(summary.criteriaSet.year, 2026);
   assert.equal(summary.travelTime, 'not assessed');
 });
