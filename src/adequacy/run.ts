@@ -11,7 +11,7 @@ import { countyShapes, samplePoints, sampleCount, type SamplePoint } from './geo
 import { HsdTables } from './hsd-tables.ts';
 import { renderReport, travelTimeStatus, type ReportFile, type ReportMeta, type TravelTimeStatus } from './outputs.ts';
 import { loadReference, type County, type CriteriaSet } from './reference.ts';
-import { loadTravelTimes, type TravelTimeSetInfo } from './travel-times.ts';
+import { loadTravelTimes, travelTimeSet, type TravelTimeSetInfo } from './travel-times.ts';
 
 export interface AdequacyRequest {
   tenant: string;
@@ -32,7 +32,7 @@ export interface AdequacyRequest {
   criteria?: CriteriaSet;
   enrolleesByFips?: Map<string, number>;
   enrolleePoints?: Map<string, SamplePoint[]>;
-  /** The tenant's travel-time matrix (its pairs are loaded per network for the service area). */
+  /** The tenant's travel-time matrix, when the report should use it (its pairs are loaded per network for the service area). */
   travelTimes?: TravelTimeSetInfo;
 }
 
@@ -101,10 +101,12 @@ export async function runAdequacy(db: Db, req: AdequacyRequest, onProgress?: (te
   let travelTime: TravelTimeStatus = 'not assessed';
   for (const [i, net] of networks.entries()) {
     await onProgress?.(`network ${i + 1} of ${networks.length}: reading the directory`);
-    const { collected, times } = await db.withTenant(req.tenant, async (tx) => {
+    const { collected, set, times } = await db.withTenant(req.tenant, async (tx) => {
       const collected = await collectNetwork(tx, ref, net, req.asOf);
-      const times = req.travelTimes ? await loadTravelTimes(tx, req.travelTimes, counties.map((c) => c.fips), collected.locationIndex) : undefined;
-      return { collected, times };
+      // read again with the pairs: the matrix may have been replaced since the request named it
+      const set = req.travelTimes ? await travelTimeSet(tx) : undefined;
+      const times = set ? await loadTravelTimes(tx, set, counties.map((c) => c.fips), collected.locationIndex) : undefined;
+      return { collected, set, times };
     }, { readOnly: true });
     await onProgress?.(`network ${i + 1} of ${networks.length}: analysing ${counties.length} counties`);
     let last = 0;
@@ -117,7 +119,7 @@ export async function runAdequacy(db: Db, req: AdequacyRequest, onProgress?: (te
     const meta: ReportMeta = {
       networkId: net, networkName: collected.networkName, serviceArea: label, criteriaName: criteria.name, criteriaYear: criteria.year, asOf: req.asOf,
       coverageBasis: basis, mapTypes, locationsWithoutPosition: collected.locationsWithoutPosition, countiesWithoutShape: withoutShape, rules: ref.rules,
-      ...(req.travelTimes && times ? { travelTime: { name: req.travelTimes.name, uploadedAt: req.travelTimes.uploadedAt, countiesAssessed: counties.filter((c) => times.assessed.has(c.fips)).length, countiesTotal: counties.length } } : {}),
+      ...(set && times ? { travelTime: { name: set.name, uploadedAt: set.uploadedAt, countiesAssessed: counties.filter((c) => times.assessed.has(c.fips)).length, countiesTotal: counties.length } } : {}),
     };
     travelTime = travelTimeStatus(meta);
     await onProgress?.(`network ${i + 1} of ${networks.length}: rendering files`);

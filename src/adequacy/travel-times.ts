@@ -123,6 +123,8 @@ export async function uploadTravelTimes(db: Db, tenant: string, body: Readable, 
   else body.pipe(limit).pipe(parser);
   try {
     return await db.withTenant(tenant, async (tx) => {
+      // one upload per tenant at a time: a second one waits, then replaces the first's matrix whole
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('adequacy-travel-times'), hashtext($1))`, [tenant]);
       await tx.query('DELETE FROM adequacy_travel_times WHERE tenant_id = $1', [tenant]);
       await tx.query(`INSERT INTO adequacy_travel_time_sets (tenant_id, name, pairs, counties, uploaded_by) VALUES ($1, $2, 0, 0, $3)
         ON CONFLICT (tenant_id) DO UPDATE SET name = EXCLUDED.name, pairs = 0, counties = 0, uploaded_by = EXCLUDED.uploaded_by, uploaded_at = now()`, [tenant, opts.name, opts.by]);

@@ -105,6 +105,15 @@ test('upload: streamed in batches; a duplicate thousands of lines later is named
   assert.equal((await storedPairs()).length, 12_000);
 });
 
+test('upload: two uploads at once both succeed, one after the other; the matrix is one of them whole', async () => {
+  const a = ['fips,location,minutes', ...Array.from({ length: 8000 }, (_, i) => `10001,a-${i},1`)].join('\n');
+  const b = ['fips,location,minutes', ...Array.from({ length: 8000 }, (_, i) => `10001,a-${i},2`), '10003,b,3'].join('\n');
+  const [ra, rb] = await Promise.all([put(a), put(b)]);
+  assert.deepEqual([ra.status, rb.status], [200, 200]);
+  const rows = await storedPairs();
+  assert.ok(rows.length === 8000 ? rows.every((r) => r.minutes === 1) : rows.length === 8001 && rows.every((r) => r.minutes !== 1), `mixed: ${rows.length} rows`);
+});
+
 test('upload: past the size limit the upload is refused (413) and nothing changes', async () => {
   const before = (await storedPairs()).length;
   const body = Readable.from(['fips,location,minutes\n', ...Array.from({ length: 500 }, (_, i) => `10005,x-${i},1\n`)]);
