@@ -7,7 +7,8 @@
  *   the last request) and after the absolute timeout (8 h from sign-in); every check runs against the database
  *   clock, so it holds across instances, and ending a session takes effect on the next request.
  * - CSRF: state-changing requests (anything but GET/HEAD/OPTIONS) authenticated by the cookie must carry the
- *   session's CSRF token in `X-CSRF-Token` (or a `_csrf` field of a form-encoded body). Bearer-token requests never
+ *   session's CSRF token in `X-CSRF-Token` (or a `_csrf` field of a form-encoded body, or the first field of a
+ *   multipart body). Bearer-token requests never
  *   reach the resolver, so they are exempt. SameSite=Lax already keeps the cookie off cross-site POSTs; the token
  *   also covers same-site attackers (another app on a sibling host name).
  * - A cookie that is presented but does not check out is a 401 that also clears the cookie. The SAML sign-in
@@ -23,6 +24,7 @@ import type { Identity } from '../identity.ts';
 import { FhirError } from '../../fhir/outcome/errors.ts';
 import { bookkeepingTx } from './tx.ts';
 import { SESSION_COOKIE, clearedSessionCookie, cookieIsSecure, readCookie } from './cookies.ts';
+import { firstMultipartField } from './multipart-csrf.ts';
 
 export interface StaffSession {
   sessionId: string;
@@ -139,6 +141,8 @@ export class StaffSessions implements SessionResolver {
   async #presentedCsrfToken(req: Request): Promise<string | undefined> {
     const header = req.headers[CSRF_HEADER];
     if (typeof header === 'string' && header) return header;
+    // A file upload form without script (multipart) carries the token as its first field; see multipart-csrf.ts.
+    if (req.is('multipart/form-data')) return firstMultipartField(req, CSRF_FIELD);
     if (!req.is('application/x-www-form-urlencoded') || !req.res) return undefined;
     // A plain HTML form (e.g. the console's sign-out button) sends the token as a field. Parsing here consumes the
     // body; later parsers see it as already read and keep req.body as parsed below.
