@@ -259,6 +259,15 @@ test('a viewer cannot upload (403 even with a valid CSRF token); uploads need th
   assert.ok(lines.some((l) => l.type === 'progress'));
   assert.deepEqual([lines.at(-1).type, lines.at(-1).loaded, lines.at(-1).rejected], ['summary', 3, 1]);
 
+  // a Bundle (.json): its entries load one by one, a bad entry is reported by its place and stops nothing
+  const bundle = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { ...loc('b-loc', 'Bundle Clinic', { latitude: 41.7, longitude: -72.6 }) } }, { resource: { ...loc('b-bad', 'Bad'), status: 'bogus' } }, { resource: prac('b-prac', 'Bundled', '1234567893') }] };
+  const fromBundle = await fetch(`${loadsUrl()}?name=bundle.json`, { method: 'POST', headers: { cookie: editor.cookie, 'x-csrf-token': editor.csrf, 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
+  assert.equal(fromBundle.status, 200);
+  const bundlePage = await fromBundle.text();
+  assert.match(bundlePage, /Loaded 2 resources from 1 file; rejected 1;/);
+  assert.match(bundlePage, /<td>Location\/b-bad<\/td><td>bundle\.json#entry\[1\]<\/td><td>[^<]*status/);
+  assert.equal((await fhir(`${srv.base}/Location/b-loc`)).status, 200);
+
   const big = Buffer.alloc(srv.config.maxBodyBytes + 1, 0x20);
   const tooBig = await fetch(`${loadsUrl()}?name=big.ndjson`, { method: 'POST', headers: { cookie: editor.cookie, 'x-csrf-token': editor.csrf, 'content-type': 'application/x-ndjson', accept: 'application/x-ndjson' }, body: big });
   assert.equal(tooBig.status, 413);
