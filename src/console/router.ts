@@ -23,11 +23,15 @@ import { PLAN_NET_TYPES } from '../validation/validator.ts';
 import { detailPage, homePage, landingPage, searchPage, type FilterField, type RefRow, type RelatedTable, type ResultRow } from './pages.ts';
 import { consoleBase, errorPage, type LayoutOpts } from './layout.ts';
 import { consoleKit, currentIdentity, type Json } from './kit.ts';
+import { mountOperationPages } from './operations/index.ts';
+import { mountAdminPages } from './admin/index.ts';
+import { mountLoadPages } from './loads/index.ts';
+import { mountQualityPages } from './quality/index.ts';
 import { mountDirectoryWrites } from './directory/write-routes.ts';
 import { profilesOfType, valueSetCodes } from './directory/profile-form.ts';
 
 const STATIC_DIR = path.join(import.meta.dirname, 'static');
-const STATIC_FILES: Record<string, string> = { 'console.css': 'text/css; charset=utf-8', 'session-timer.js': 'text/javascript; charset=utf-8' };
+const STATIC_FILES: Record<string, string> = { 'console.css': 'text/css; charset=utf-8', 'session-timer.js': 'text/javascript; charset=utf-8', 'job-progress.js': 'text/javascript; charset=utf-8', 'loads.js': 'text/javascript; charset=utf-8' };
 
 /** Self-hosted scripts and styles only; no inline script or style; forms post to this origin only. */
 export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -208,6 +212,10 @@ export function consoleRouter(services: AppServices): Router {
     }));
   });
 
+  mountOperationPages(kit);
+  mountAdminPages(kit);
+  mountLoadPages(kit);
+  mountQualityPages(kit);
   return router;
 }
 

@@ -6,4 +6,12 @@ import type { Permission } from '../auth/permissions.ts';
 
 export interface ConsoleSection { path: string; label: string; permission: Permission }
 
-export const SECTIONS: ConsoleSection[] = [];
+export const SECTIONS: ConsoleSection[] = [
+  { path: '/loads', label: 'Loads', permission: 'directory:write' },
+  { path: '/quality', label: 'Data quality', permission: 'directory:read' },
+  { path: '/exports', label: 'Exports', permission: 'export:run' },
+  { path: '/adequacy', label: 'Adequacy', permission: 'adequacy:run' },
+  { path: '/audit', label: 'Audit', permission: 'audit:read' },
+  { path: '/admin/clients', label: 'SMART clients', permission: 'clients:manage' },
+  { path: '/admin/idp', label: 'Single sign-on', permission: 'tenant:admin' },
+];
