@@ -3,9 +3,9 @@
  * server-side cursor into NDJSON files (one type per file, split at `maxLines`) → close the files.
  *
  * The stored JSON text goes to the files as it is (no parse, no re-serialization) unless `_elements` asks for a subset.
- * Types without a `_typeFilter` are read in one sequential scan of the tenant's rows (the cheapest way through a big
- * table), routed to their files as they come; filtered types are read one query per type, restricted to the rids the
- * search engine matches. Memory stays flat: one cursor batch and one write buffer per open file.
+ * Types without a `_typeFilter` are read in one sequential scan of the tenant's rows by binary COPY (the cheapest way
+ * through a big table; see copy-rows.ts), routed to their files as they come; filtered types are read one cursor query
+ * per type, restricted to the rids the search engine matches. Memory stays flat: one cursor batch and one write buffer per open file.
  */
 import Cursor from 'pg-cursor';
 import type pg from 'pg';
@@ -13,6 +13,7 @@ import type { Db } from '../../storage/db.ts';
 import type { QueryPairs, SearchEngine } from '../../search/engine.ts';
 import type { FileStorage } from '../storage/storage.ts';
 import { RollingNdjsonWriter } from './ndjson-writer.ts';
+import { copyBinaryRows } from './copy-rows.ts';
 import { elementTrimmers } from './elements.ts';
 import { openSnapshot, settledTransactionTime } from './snapshot.ts';
 import { snapshotPool } from '../../storage/read-routing.ts';
@@ -135,7 +136,31 @@ export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportA
       exported += rows.length;
       await tick();
     };
-    for (const q of queries) await streamRows(client, q, batchSize, emit);
+    // The big scan (types without filters) by binary COPY, its bytes straight to the files; filtered types keep the
+    // cursor, since their filter SQL carries bind parameters and COPY takes none.
+    if (plain.length) {
+      const lit = (v: string) => client.escapeLiteral(v);
+      const where = [`tenant_id = ${lit(tenant)}`, `resource_type = ANY(ARRAY[${plain.map(lit).join(', ')}]::text[])`, 'NOT deleted', `last_updated <= ${lit(ttIso)}::timestamptz`];
+      if (since) where.push(`last_updated > ${lit(since)}::timestamptz`);
+      let lastTypeBytes: Buffer | undefined;
+      let last: RollingNdjsonWriter | undefined;
+      let trim: ((stored: string) => string) | undefined;
+      for await (const rows of copyBinaryRows(client, `SELECT resource_type, content FROM resources WHERE ${where.join(' AND ')}`, signal)) {
+        for (const [typeBytes, content] of rows) {
+          if (!lastTypeBytes || !typeBytes!.equals(lastTypeBytes)) {
+            const type = typeBytes!.toString('latin1');
+            lastTypeBytes = Buffer.from(typeBytes!);
+            last = writerFor('output', type, type);
+            trim = trimmers.get(type);
+          }
+          const line = trim ? trim(content!.toString('utf8')) : content!;
+          if (!last!.tryAppend(line)) await last!.append(line);
+        }
+        exported += rows.length;
+        await tick();
+      }
+    }
+    for (const q of queries.slice(plain.length ? 1 : 0)) await streamRows(client, q, batchSize, emit);
 
     // Resources changed between transactionTime and the snapshot: their version as of transactionTime.
     const asOf = async (types: string[], extra: (values: unknown[]) => string | undefined) => {

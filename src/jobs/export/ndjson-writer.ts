@@ -2,8 +2,8 @@
  * NDJSON files for one manifest entry type (e.g. Practitioner), split after `maxLines` lines into
  * `Practitioner-1.ndjson`, `Practitioner-2.ndjson`, ... and optionally gzip-compressed on the way to storage.
  *
- * Lines arrive one at a time as the JSON text stored in the database (nothing is parsed here) and are encoded
- * straight into one of two reusable 256 KiB buffers: while one is being written, the other fills. So memory stays flat
+ * Lines arrive one at a time as the JSON text stored in the database (nothing is parsed here), as a string or as the
+ * bytes the database sent, and are encoded or copied straight into one of two reusable 256 KiB buffers: while one is being written, the other fills. So memory stays flat
  * however large the export, and no per-batch strings or buffers are built.
  */
 import zlib from 'node:zlib';
@@ -12,6 +12,11 @@ import type { ExportFile } from './types.ts';
 
 const BUFFER_BYTES = 256 * 1024;
 const NEWLINE = 10;
+const NEWLINE_BUF = Buffer.from('\n');
+
+/** Room a line can need: its bytes, or for a string 3 bytes per UTF-16 code unit (the most UTF-8 ever takes). */
+const maxBytes = (line: string | Buffer) => (typeof line === 'string' ? line.length * 3 : line.length);
+const put = (buf: Buffer, line: string | Buffer, at: number) => (typeof line === 'string' ? buf.write(line, at, 'utf8') : line.copy(buf, at));
 
 interface OpenFile { writer: FileWriter; gz?: zlib.Gzip; drained: Promise<void>; file: ExportFile }
 
@@ -77,32 +82,31 @@ export class RollingNdjsonWriter {
   }
 
   /** Appends a line without waiting, when there is room and no file boundary is reached; false: use `append`. */
-  tryAppend(line: string): boolean {
+  tryAppend(line: string | Buffer): boolean {
     const out = this.#out;
-    if (!out || this.#used + line.length * 3 + 1 > BUFFER_BYTES || out.file.count + 1 >= this.#maxLines) return false;
-    this.#used += this.#buf!.write(line, this.#used, 'utf8');
+    if (!out || this.#used + maxBytes(line) + 1 > BUFFER_BYTES || out.file.count + 1 >= this.#maxLines) return false;
+    this.#used += put(this.#buf!, line, this.#used);
     this.#buf![this.#used++] = NEWLINE;
     out.file.count++;
     this.#lines++;
     return true;
   }
 
-  /** Appends one line (a JSON text without its newline). */
-  async append(line: string): Promise<void> {
+  /** Appends one line (a JSON text without its newline, as a string or as UTF-8 bytes). */
+  async append(line: string | Buffer): Promise<void> {
     const out = this.#out ??= await this.#open();
-    // a UTF-16 code unit needs at most 3 bytes of UTF-8, so this much room always suffices
-    if (this.#used + line.length * 3 + 1 > BUFFER_BYTES) {
+    if (this.#used + maxBytes(line) + 1 > BUFFER_BYTES) {
       await this.#flush();
-      if (line.length * 3 + 1 > BUFFER_BYTES) { // a line larger than a buffer: written on its own
+      if (maxBytes(line) + 1 > BUFFER_BYTES) { // a line larger than a buffer: written on its own
         await this.#inflight;
-        const big = Buffer.from(`${line}\n`, 'utf8');
+        const big = typeof line === 'string' ? Buffer.from(`${line}\n`, 'utf8') : Buffer.concat([line, NEWLINE_BUF]);
         out.file.bytes += big.length;
         if (out.gz) await new Promise<void>((resolve, reject) => out.gz!.write(big, (e) => (e ? reject(e) : resolve())));
         else await out.writer.write(big);
         return this.#counted(out);
       }
     }
-    this.#used += this.#buf!.write(line, this.#used, 'utf8');
+    this.#used += put(this.#buf!, line, this.#used);
     this.#buf![this.#used++] = NEWLINE;
     return this.#counted(out);
   }
