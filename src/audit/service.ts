@@ -25,7 +25,7 @@ import type { Identity } from '../auth/identity.ts';
 import { actorId } from '../auth/identity.ts';
 import { currentContext, runWithContext, type RequestContext } from '../http/request-context.ts';
 import { FhirError } from '../fhir/outcome/errors.ts';
-import { clean, cleanList, outcomeOf, toAppendRow, type AuditRecord } from './record.ts';
+import { clean, cleanList, normalize, outcomeOf, toAppendRow, type AuditRecord } from './record.ts';
 import { NetworkHasher } from './network.ts';
 import { describePath, type PathInfo } from './paths.ts';
 import { appendBuffered } from './store.ts';
@@ -50,7 +50,7 @@ interface RequestAudit {
   t0: number;
   method: string;
   /** What the URL is by its shape (route, and the action and resource for requests refused before a handler ran). */
-  info: PathInfo;
+  info(): PathInfo;
   query: string;
   ip: string | undefined;
   userAgent: string | undefined;
@@ -60,9 +60,12 @@ interface RequestAudit {
   done: boolean;
 }
 
-interface Pending { tenant: string; requestId: string; row: Record<string, unknown> }
+/** A buffered row, normalized; hashed and chained when it is flushed. */
+type Pending = AuditRecord;
 
-const states = new WeakMap<RequestContext, RequestAudit>();
+/** The audit state rides on the request context itself (a WeakMap entry per request costs the garbage collector more). */
+const STATE = Symbol('audit-state');
+type Audited = RequestContext & { [STATE]?: RequestAudit };
 
 /** Runs `fn` as a background job: a system identity, and the current request id (or a new one) for correlation. */
 export function runAsJob<T>(job: { name: string; tenant?: string; requestId?: string }, fn: () => T): T {
@@ -146,8 +149,10 @@ export class AuditService {
       // Requests outside a tenant (health checks) need no row; an id that is not a valid tenant id cannot key one.
       if (!m || !TENANT_ID_PATTERN.test(m[1])) return next();
       const tenant = m[1];
-      const info = describePath(req.method, path);
-      res.locals.auditRoute = info.route;
+      // Described lazily: a handled request names its own action and resource, and the route is only for log lines.
+      let described: PathInfo | undefined;
+      const info = () => (described ??= describePath(req.method, path));
+      res.locals.auditInfo = info;
       if (this.#buffer.length + this.#inFlight + this.#admitted >= this.#max || this.#closed) {
         this.#refused.set(tenant, (this.#refused.get(tenant) ?? 0) + 1);
         this.#logger.error({ tenant, backlog: this.backlog }, 'audit buffer full: request refused');
@@ -159,7 +164,7 @@ export class AuditService {
         credentialsPresented: req.headers.authorization !== undefined,
         txStatuses: [], done: false,
       };
-      states.set(rc, state);
+      (rc as Audited)[STATE] = state;
       res.locals.auditContext = rc;
       this.#admitted++;
       const done = () => {
@@ -177,7 +182,7 @@ export class AuditService {
   readonly beforeCommit = async (tx: TenantTx): Promise<void> => {
     if (!this.enabled) return;
     const rc = currentContext();
-    const state = rc ? states.get(rc) : undefined;
+    const state = (rc as Audited | undefined)?.[STATE];
     let changes: Change[] | null;
     try {
       const since = state ? new Date(state.startedAt - 1000).toISOString() : null;
@@ -187,7 +192,7 @@ export class AuditService {
     } catch (err) {
       throw this.#unavailable(err);
     }
-    const action = rc?.audit.action ?? state?.info.action ?? 'write';
+    const action = rc?.audit.action ?? state?.info().action ?? 'write';
     const status = committedStatus(action, changes);
     let resourceType = rc?.audit.resourceType ?? null;
     let resourceIds = rc?.audit.resourceIds ?? null;
@@ -229,12 +234,12 @@ export class AuditService {
     const status = res.writableFinished ? res.statusCode : 499;
     // A committed in-transaction row already records this request if the response ended the way that row says.
     if (state.txStatuses.length > 0 && state.txStatuses[state.txStatuses.length - 1] === status) return;
-    const d = state.info;
-    const action = rc.audit.action ?? d.action;
-    const resultCount = rc.audit.resultCount ?? ((action === 'read' || action === 'vread') && status === 200 ? 1 : null);
+    const a = rc.audit;
+    const action = a.action ?? state.info().action;
+    const resultCount = a.resultCount ?? ((action === 'read' || action === 'vread') && status === 200 ? 1 : null);
     const record = this.#build(rc, state, state.tenant, {
       action, status, inTransaction: false,
-      resourceType: rc.audit.resourceType ?? d.resourceType, resourceIds: rc.audit.resourceIds ?? d.resourceIds, resultCount,
+      resourceType: a.resourceType ?? state.info().resourceType, resourceIds: a.resourceIds ?? state.info().resourceIds, resultCount,
     });
     this.#enqueue(record);
   }
@@ -284,7 +289,7 @@ export class AuditService {
   }
 
   #enqueue(record: AuditRecord): void {
-    this.#buffer.push({ tenant: record.tenant, requestId: record.requestId, row: toAppendRow(record, true) }); // #build normalizes
+    this.#buffer.push(record); // #build normalizes; hashing waits for the flush
     if (this.#buffer.length >= this.#batchSize && !this.#flushing && !this.#failing) void this.flush();
   }
 
@@ -352,13 +357,13 @@ export class AuditService {
     for (const [tenant, n] of this.#refused) {
       const record = this.#build(undefined, undefined, tenant, { action: 'audit-overflow', status: 503, inTransaction: false, resourceType: null, resourceIds: null, resultCount: n });
       record.actorId = 'audit';
-      this.#buffer.push({ tenant, requestId: record.requestId, row: toAppendRow(record) });
+      this.#buffer.push(normalize(record));
     }
     this.#refused.clear();
   }
 
   async #append(tenant: string, rows: Pending[]): Promise<void> {
-    await appendBuffered(this.#db.pool, tenant, rows.map((r) => r.row));
+    await appendBuffered(this.#db.pool, tenant, rows);
   }
 
   async #appendOneByOne(tenant: string, rows: Pending[], failed: Pending[]): Promise<void> {
@@ -368,13 +373,13 @@ export class AuditService {
       } catch (err) {
         if (!/^2[23]/.test(String((err as { code?: string }).code ?? ''))) { failed.push(r); continue; }
         this.#logger.error({ code: (err as { code?: string }).code, requestId: r.requestId }, 'audit row rejected by the database; a minimal row is recorded instead');
-        const minimal = toAppendRow({
-          tenant, recordedAt: String(r.row.recorded_at), requestId: r.requestId, actorKind: 'system', actorId: 'audit', actorRoles: null,
+        const minimal: AuditRecord = {
+          tenant, recordedAt: r.recordedAt, requestId: r.requestId, actorKind: 'system', actorId: 'audit', actorRoles: null,
           action: 'unrecordable', method: null, resourceType: null, resourceIds: null, searchParams: null, query: null,
-          status: Number(r.row.status) || 0, outcome: Number(r.row.outcome) || 0, durationMs: 0, resultCount: null,
+          status: Number(r.status) || 0, outcome: Number(r.outcome) || 0, durationMs: 0, resultCount: null,
           sourceIp: null, userAgent: null, networkHash: null, inTransaction: false,
-        });
-        try { await this.#append(tenant, [{ ...r, row: minimal }]); } catch { failed.push(r); }
+        };
+        try { await this.#append(tenant, [minimal]); } catch { failed.push(r); }
       }
     }
   }
@@ -399,7 +404,7 @@ export class AuditService {
 /** Fields request logs carry beside pino-http's own (request id, tenant, status, latency): the route and the action. */
 export function auditLogFields(res: Response): Record<string, string> {
   const out: Record<string, string> = {};
-  const route = res.locals?.auditRoute as string | undefined;
+  const route = (res.locals?.auditInfo as (() => PathInfo) | undefined)?.().route;
   if (route) out.route = route;
   const action = (res.locals?.auditContext as RequestContext | undefined)?.audit.action;
   if (action) out.action = action;
