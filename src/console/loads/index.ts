@@ -1,6 +1,7 @@
 /**
  * The console's Loads section (directory:write):
- *   GET  /loads   the upload form, and this server's recent loads
+ *   GET  /loads       the upload form, and the tenant's recent loads (table console_loads: every instance's)
+ *   GET  /loads/:id   one stored load: its state, loaded per type and the first rejections
  *   POST /loads   one file, as a multipart form (no script: the answer is the page with the summary) or as the raw body
  *                 (static/loads.js: `?name=`, X-CSRF-Token; with `Accept: application/x-ndjson` the answer streams
  *                 progress lines, then the summary)
@@ -13,8 +14,10 @@ import fs from 'node:fs';
 import type { ConsoleKit } from '../kit.ts';
 import { FhirError } from '../../fhir/outcome/errors.ts';
 import { loadFiles, type LoadSummary } from '../../ingest/loader.ts';
-import { loadsPage, summaryFragment, LOADS_PATH } from './pages.ts';
-import { finishLoad, recentLoads, startLoad } from './tracker.ts';
+import { notFound } from '../../fhir/outcome/errors.ts';
+import { currentContext } from '../../http/request-context.ts';
+import { loadPage, loadsPage, summaryFragment, LOADS_PATH } from './pages.ts';
+import { getLoad, recentLoads, startLoad } from './tracker.ts';
 import { receiveUpload, type ReceivedFile } from './upload.ts';
 
 export function mountLoadPages(kit: ConsoleKit): void {
@@ -24,7 +27,18 @@ export function mountLoadPages(kit: ConsoleKit): void {
   route('get', LOADS_PATH, 'console:loads', 'directory:write', async (req, res, tenant) => {
     const s = staffOnly(req, res, tenant);
     if (!s) return;
-    page(res, 200, loadsPage({ tenant: tenant.id, title: 'Data loads', session: s, types: kit.types, csrfToken: s.csrfToken, limit, recent: recentLoads(tenant.id) }));
+    page(res, 200, loadsPage({ tenant: tenant.id, title: 'Data loads', session: s, types: kit.types, csrfToken: s.csrfToken, limit, recent: await recentLoads(services.db, tenant.id) }));
+  });
+
+  route('get', `${LOADS_PATH}/:id`, 'console:load-details', 'directory:write', async (req, res, tenant) => {
+    const s = staffOnly(req, res, tenant);
+    if (!s) return;
+    const id = String(req.params.id);
+    const rc = currentContext();
+    if (rc) rc.audit.resourceIds = [id];
+    const load = await getLoad(services.db, tenant.id, id);
+    if (!load) throw notFound(`No load ${id} in this directory`);
+    page(res, 200, loadPage({ tenant: tenant.id, title: `Load of ${load.file}`, session: s, types: kit.types, load }));
   });
 
   route('post', LOADS_PATH, 'console:load', 'directory:write', async (req, res, tenant) => {
@@ -38,10 +52,17 @@ export function mountLoadPages(kit: ConsoleKit): void {
     } catch (err) {
       if (!(err instanceof FhirError) || err.status >= 500) throw err;
       if (streaming) { res.status(err.status).type('application/x-ndjson'); send({ type: 'error', status: err.status, message: err.message }); res.end(); return; }
-      page(res, err.status, loadsPage({ tenant: tenant.id, title: 'Data loads', session: s, types: kit.types, csrfToken: s.csrfToken, limit, recent: recentLoads(tenant.id), error: err.message }));
+      page(res, err.status, loadsPage({ tenant: tenant.id, title: 'Data loads', session: s, types: kit.types, csrfToken: s.csrfToken, limit, recent: await recentLoads(services.db, tenant.id), error: err.message }));
       return;
     }
-    const rec = startLoad(tenant.id, { user: s.name ?? s.userId, file: file.name, bytes: file.bytes });
+    let rec: Awaited<ReturnType<typeof startLoad>>;
+    try {
+      rec = await startLoad(services.db, tenant.id, { user: s.name ?? s.userId, file: file.name, bytes: file.bytes },
+        { onError: (err) => services.logger.warn({ err, tenant: tenant.id }, 'console load: progress not recorded') });
+    } catch (err) {
+      await fs.promises.rm(file.dir, { recursive: true, force: true });
+      throw err;
+    }
     if (streaming) {
       res.status(200).set({ 'Content-Type': 'application/x-ndjson; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
       send({ type: 'received', name: file.name, bytes: file.bytes });
@@ -51,12 +72,12 @@ export function mountLoadPages(kit: ConsoleKit): void {
       summary = await loadFiles({ db: services.db, validator: services.validator, indexer: services.search.indexer }, [file.path], {
         tenant: tenant.id, warningsAsErrors: tenant.settings.strictValidation === true,
         onProgress: (p) => {
-          rec.processed = p.processed; rec.loaded = p.loaded; rec.rejected = p.rejected;
+          rec.progress(p);
           if (streaming) send({ type: 'progress', processed: p.processed, loaded: p.loaded, rejected: p.rejected });
         },
       });
     } catch (err) {
-      finishLoad(rec, { error: (err as Error).message });
+      await rec.fail((err as Error).message).catch((e) => services.logger.error({ err: e, tenant: tenant.id }, 'console load: failure not recorded'));
       services.logger.error({ err, tenant: tenant.id }, 'console load failed');
       if (!streaming) throw err;
       send({ type: 'error', status: 500, message: 'The load stopped on a server error; records of batches already committed are stored. See the server log.' });
@@ -68,13 +89,13 @@ export function mountLoadPages(kit: ConsoleKit): void {
     // the loader names each record's place by the temporary file's path: show the uploaded file's name instead
     for (const r of summary.rejected) r.source = r.source.split(file.path).join(file.name);
     const loaded = Object.values(summary.loaded).reduce((a, b) => a + b, 0);
-    finishLoad(rec, { loaded, rejected: summary.rejected.length, processed: loaded + summary.rejected.length });
+    await rec.complete(summary);
     const fragment = summaryFragment(file, summary);
     if (streaming) {
       send({ type: 'summary', loaded, rejected: summary.rejected.length, warnings: summary.warnings, html: fragment.value });
       res.end();
       return;
     }
-    page(res, 200, loadsPage({ tenant: tenant.id, title: 'Data loads: summary', session: s, types: kit.types, csrfToken: s.csrfToken, limit, recent: recentLoads(tenant.id), result: fragment }));
+    page(res, 200, loadsPage({ tenant: tenant.id, title: 'Data loads: summary', session: s, types: kit.types, csrfToken: s.csrfToken, limit, recent: await recentLoads(services.db, tenant.id), result: fragment }));
   });
 }

@@ -1,13 +1,14 @@
 /**
  * Templates of the Loads section: the upload form (a plain multipart form; static/loads.js adds drag and drop and
  * progress), the summary of one load (the CLI's figures: loaded per resource type, each rejection with its reason),
- * and this server's recent loads. Pure functions of their data.
+ * the tenant's recent loads (stored in console_loads, so every instance lists every load) and one stored load.
+ * Pure functions of their data.
  */
 import { html, type Html } from '../html.ts';
 import { consoleBase, layout, type LayoutOpts } from '../layout.ts';
 import type { LoadSummary } from '../../ingest/loader.ts';
 import { formatSummary } from '../../ingest/loader.ts';
-import type { LoadRecord } from './tracker.ts';
+import { MAX_REJECTIONS, STALE_AFTER_S, type LoadDetail, type LoadRecord } from './tracker.ts';
 import { formatBytes } from './upload.ts';
 
 export const LOADS_PATH = '/loads';
@@ -15,9 +16,12 @@ const SHOWN_REJECTIONS = 200;
 
 const utc = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 
-/** The summary of one load: the CLI's first line, then loaded per type and the rejections with their reasons. */
-export function summaryFragment(file: { name: string; bytes: number }, s: LoadSummary): Html {
-  const headline = formatSummary(s).split('\n')[0]!;
+/**
+ * The summary of one load: the CLI's first line, then loaded per type and the rejections with their reasons.
+ * `rejectedTotal`: the number of rejections when `s.rejected` holds only the first ones (a stored load).
+ */
+export function summaryFragment(file: { name: string; bytes: number }, s: LoadSummary, rejectedTotal = s.rejected.length): Html {
+  const headline = formatSummary({ ...s, rejected: rejectedTotal > s.rejected.length ? [...s.rejected, ...Array.from({ length: rejectedTotal - s.rejected.length }, () => ({ source: '', reason: '' }))] : s.rejected }).split('\n')[0]!;
   const types = Object.entries(s.loaded).sort(([a], [b]) => a.localeCompare(b));
   const shown = s.rejected.slice(0, SHOWN_REJECTIONS);
   return html`<section class="load-summary" aria-labelledby="load-summary-heading">
@@ -30,11 +34,11 @@ export function summaryFragment(file: { name: string; bytes: number }, s: LoadSu
     <tbody>${types.map(([t, n]) => html`<tr><td>${t}</td><td>${n}</td></tr>`)}</tbody>
   </table>` : html`<p>Nothing was loaded.</p>`}
   ${shown.length ? html`<table class="rejections">
-    <caption>Rejected (${s.rejected.length})</caption>
+    <caption>Rejected (${rejectedTotal})</caption>
     <thead><tr><th scope="col">Resource</th><th scope="col">Where in the file</th><th scope="col">Reason</th></tr></thead>
     <tbody>${shown.map((r) => html`<tr><td>${r.resource ?? '(unreadable)'}</td><td>${r.source}</td><td>${r.reason}</td></tr>`)}</tbody>
   </table>
-  ${s.rejected.length > shown.length ? html`<p>… and ${s.rejected.length - shown.length} more rejections (the first ${shown.length} are listed).</p>` : ''}` : ''}
+  ${rejectedTotal > shown.length ? html`<p>… and ${rejectedTotal - shown.length} more rejections (the first ${shown.length} are listed${rejectedTotal > MAX_REJECTIONS ? html`; the first ${MAX_REJECTIONS} are stored` : ''}).</p>` : ''}` : ''}
 </section>`;
 }
 
@@ -62,13 +66,45 @@ ${o.result ?? ''}
 </div>
 <div id="load-result"></div>
 <section aria-labelledby="recent-loads">
-  <h2 id="recent-loads">Recent loads on this server</h2>
-  ${o.recent.length ? html`<table>
-    <caption>The last ${o.recent.length} loads started from the console on this server process (newest first)</caption>
-    <thead><tr><th scope="col">Started</th><th scope="col">By</th><th scope="col">File</th><th scope="col">State</th><th scope="col">Loaded</th><th scope="col">Rejected</th></tr></thead>
-    <tbody>${o.recent.map((r) => html`<tr><td>${utc(r.startedAt)}</td><td>${r.user}</td><td>${r.file} (${formatBytes(r.bytes)})</td><td>${r.state === 'failed' ? html`failed: ${r.error ?? ''}` : r.state === 'running' ? `running (${r.processed} read)` : 'completed'}</td><td>${r.loaded}</td><td>${r.rejected}</td></tr>`)}</tbody>
-  </table>` : html`<p>No loads yet on this server.</p>`}
+  <h2 id="recent-loads">Recent loads</h2>
+  ${recentTable(base, o.recent)}
 </section>
 <script src="${base}/static/loads.js" defer></script>
+`);
+}
+
+const stateText = (r: LoadRecord): Html | string => r.state === 'failed' ? html`failed: ${r.error ?? ''}`
+  : r.state === 'running' ? `running (${r.processed} read)`
+  : r.state === 'interrupted' ? `interrupted after ${r.processed} read (its server stopped reporting)`
+  : 'completed';
+
+function recentTable(base: string, recent: readonly LoadRecord[]): Html {
+  if (!recent.length) return html`<p>No loads from the console yet.</p>`;
+  return html`<table>
+    <caption>The last ${recent.length} loads started from the console, by anyone on any server of this service (newest first)</caption>
+    <thead><tr><th scope="col">Started</th><th scope="col">By</th><th scope="col">File</th><th scope="col">State</th><th scope="col">Loaded</th><th scope="col">Rejected</th><th scope="col">Details</th></tr></thead>
+    <tbody>${recent.map((r) => html`<tr><td>${utc(r.startedAt)}</td><td>${r.user}</td><td>${r.file} (${formatBytes(r.bytes)})</td><td data-load-state="${r.state}">${stateText(r)}</td><td>${r.loaded}</td><td>${r.rejected}</td><td><a href="${base}${LOADS_PATH}/${r.id}">Load of ${r.file} at ${utc(r.startedAt)}</a></td></tr>`)}</tbody>
+  </table>
+  <p class="muted">A load still marked running whose server has not reported for ${STALE_AFTER_S} seconds is shown as interrupted: the batches it committed are stored, and loading the file again is safe (records keep their ids).</p>`;
+}
+
+/** One stored load: who, when, its state, and its summary (loaded per type, the first rejections). */
+export function loadPage(o: LayoutOpts & { load: LoadDetail }): string {
+  const base = consoleBase(o.tenant);
+  const l = o.load;
+  const finished = l.state === 'completed';
+  return layout({ ...o, current: LOADS_PATH }, html`
+<p><a href="${base}${LOADS_PATH}">Back to data loads</a></p>
+<h1>Load of ${l.file}</h1>
+<dl class="fields">
+  <dt>Started</dt><dd>${utc(l.startedAt)}</dd>
+  <dt>By</dt><dd>${l.user}</dd>
+  <dt>File</dt><dd>${l.file} (${formatBytes(l.bytes)})</dd>
+  <dt>State</dt><dd data-load-state="${l.state}">${stateText(l)}</dd>
+  ${l.finishedAt ? html`<dt>Finished</dt><dd>${utc(l.finishedAt)}</dd>` : html`<dt>Last report from its server</dt><dd>${utc(l.heartbeatAt)}</dd>`}
+</dl>
+${finished
+    ? summaryFragment({ name: l.file, bytes: l.bytes }, { loaded: l.loadedByType, rejected: l.rejections, warnings: l.warnings, files: 1 }, l.rejected)
+    : html`<p>${l.loaded} records loaded and ${l.rejected} rejected so far${l.state === 'running' ? '' : ' when it stopped'}. The per-type figures and the rejections are stored when a load ends.</p>`}
 `);
 }

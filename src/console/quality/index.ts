@@ -71,7 +71,7 @@ export function mountQualityPages(kit: ConsoleKit): void {
     });
     page(res, 200, dashboardPage({
       tenant: tenant.id, title: 'Data quality and freshness', session: s, types: kit.types, figures, totals, publishedAt,
-      loads: loadCounts(tenant.id), canLoad: kit.can(s, 'directory:write'), computedAt: new Date(),
+      loads: await loadCounts(services.db, tenant.id), canLoad: kit.can(s, 'directory:write'), computedAt: new Date(),
     }));
   });
 

@@ -9,7 +9,7 @@ import type { Check } from './checks.ts';
 export const QUALITY_PATH = '/quality';
 
 export interface CheckFigures { check: Check; byType: { type: string; records: number; findings: number }[]; records: number; findings: number }
-export interface LoadFigures { running: number; failed: number; withRejections: number; finished: number }
+export interface LoadFigures { running: number; failed: number; interrupted: number; withRejections: number; finished: number }
 
 const utc = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 const n = (x: number) => x.toLocaleString('en-US');
@@ -27,13 +27,13 @@ export function dashboardPage(o: LayoutOpts & { figures: CheckFigures[]; totals:
   <h2 id="not-live">Changes received but not yet live</h2>
   <p class="notice">Every accepted change is live when it commits: API writes, console edits and each batch of a load store the record and its search index in one transaction, so reads and searches return it at once. No accepted change waits to go live, so the 30-day rule is met at commit. What can still be pending:</p>
   <ul class="figures">
-    <li>Loads running now on this server: <strong data-figure="loads-running">${o.loads.running}</strong>${o.canLoad ? html` (<a href="${consoleBase(o.tenant)}/loads">Loads</a>)` : ''}.</li>
-    <li>Loads in the last 30 days on this server that failed: <strong data-figure="loads-failed">${o.loads.failed}</strong>; that rejected some records: <strong data-figure="loads-rejections">${o.loads.withRejections}</strong> (of ${o.loads.finished}). Rejected records were not stored: correct and load them again.</li>
+    <li>Console loads running now: <strong data-figure="loads-running">${o.loads.running}</strong>${o.canLoad ? html` (<a href="${consoleBase(o.tenant)}/loads">Loads</a>)` : ''}.</li>
+    <li>Console loads in the last 30 days that failed: <strong data-figure="loads-failed">${o.loads.failed}</strong>; that were interrupted (their server stopped mid-load; committed batches are stored): <strong data-figure="loads-interrupted">${o.loads.interrupted}</strong>; that rejected some records: <strong data-figure="loads-rejections">${o.loads.withRejections}</strong> (of ${o.loads.finished}). Rejected records were not stored: correct and load them again.</li>
     <li>${unpublished
       ? html`Changes since the last bulk publication (${utc(o.publishedAt!)}), live in the API but not yet in the static files at <code>$bulk-publish</code>: <a href="${list(unpublished.check)}" data-figure="unpublished">${n(unpublished.findings)}</a> (<a href="${base}/unpublished.csv">CSV</a>).`
       : html`This tenant has no bulk publication yet, so <code>$bulk-publish</code> serves nothing until its first run.`}</li>
   </ul>
-  <p>Load history is kept in this server process's memory (a restart forgets it; other instances keep their own).</p>
+  <p>Load history is stored in the database: it covers loads started from the console on every server of this service (not <code>npm run load</code>).</p>
 </section>
 
 ${groups.map((g) => html`<section aria-labelledby="g-${slug(g)}">

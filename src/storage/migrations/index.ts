@@ -12,6 +12,7 @@ import * as m007 from './007-adequacy.ts';
 import * as m005 from './005-saml-sessions.ts';
 import * as m008 from './008-secrets-at-rest.ts';
 import * as m009 from './009-adequacy-travel-times.ts';
+import * as m010 from './010-console-loads.ts';
 
 export interface Migration { name: string; up(knex: Knex, appRole: string): Promise<void>; down(knex: Knex, appRole: string): Promise<void> }
 
@@ -25,6 +26,7 @@ export const MIGRATIONS: Migration[] = [
   { name: '005-saml-sessions', ...m005 },
   { name: '008-secrets-at-rest', ...m008 },
   { name: '009-adequacy-travel-times', ...m009 },
+  { name: '010-console-loads', ...m010 },
 ];
 
 export function migrationSource(appRole: string): Knex.MigrationSource<Migration> {
