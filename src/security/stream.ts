@@ -54,12 +54,19 @@ export function plaintextSize(size: number, headerLen: number, chunk = CHUNK): n
   return body - n * TAG;
 }
 
+/**
+ * Both directions copy as little as they can (an export moves gigabytes through here, and every copy is garbage to
+ * collect): whole chunks are sealed or opened straight from the input's own bytes; only the bytes held back between
+ * writes are copied (the writer may reuse its buffer once its write returns), and each chunk's output goes on as the
+ * cipher returns it, without joining.
+ */
 export class EncryptStream extends Transform {
   readonly #key: Buffer;
   readonly #prefix: Buffer;
   readonly #chunk: number;
-  #parts: Buffer[] = [];
-  #buffered = 0;
+  /** Plaintext held back: at least one byte always is, since only the end of input knows which chunk is final. */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
   #i = 0;
   /** Plaintext bytes taken in. */
   bytesIn = 0;
@@ -69,27 +76,31 @@ export class EncryptStream extends Transform {
     this.#key = h.dataKey; this.#prefix = h.prefix; this.#chunk = chunk;
     this.push(h.header);
   }
-  #seal(plain: Buffer, final: boolean): Buffer {
+  #seal(plain: Buffer, final: boolean): void {
     const c = createCipheriv('aes-256-gcm', this.#key, nonce(this.#prefix, this.#i));
     c.setAAD(aad(this.#i++, final));
-    return Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+    this.push(c.update(plain));
+    c.final(); // GCM: no output here
+    this.push(c.getAuthTag());
   }
+  #hold(b: Buffer): void { this.#held.push(Buffer.from(b)); this.#heldBytes += b.length; }
   override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytesIn += data.length;
-    this.#parts.push(data); this.#buffered += data.length;
-    if (this.#buffered > this.#chunk) {
-      let all = Buffer.concat(this.#parts);
-      let off = 0;
-      // keep at least one byte back: only the end of input knows which chunk is final
-      while (all.length - off > this.#chunk) { this.push(this.#seal(all.subarray(off, off + this.#chunk), false)); off += this.#chunk; }
-      all = all.subarray(off);
-      this.#parts = [Buffer.from(all)]; this.#buffered = all.length;
+    let off = 0;
+    if (this.#heldBytes > 0) {
+      const need = this.#chunk - this.#heldBytes;
+      if (data.length <= need) { this.#hold(data); return cb(); }
+      this.#held.push(data.subarray(0, need));
+      this.#seal(Buffer.concat(this.#held, this.#chunk), false);
+      this.#held = []; this.#heldBytes = 0; off = need;
     }
+    while (data.length - off > this.#chunk) { this.#seal(data.subarray(off, off + this.#chunk), false); off += this.#chunk; }
+    if (off < data.length) this.#hold(data.subarray(off));
     cb();
   }
   override _flush(cb: TransformCallback): void {
-    this.push(this.#seal(Buffer.concat(this.#parts), true));
-    this.#parts = []; cb();
+    this.#seal(Buffer.concat(this.#held, this.#heldBytes), true);
+    this.#held = []; this.#heldBytes = 0; cb();
   }
 }
 
@@ -97,40 +108,51 @@ export class DecryptStream extends Transform {
   readonly #ring: Keyring;
   #header?: Header;
   #key?: Buffer;
-  #parts: Buffer[] = [];
-  #buffered = 0;
+  /** Input held back: a partial chunk, or at least one whole chunk until more input shows it is not the final one. */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
   #i = 0;
   constructor(ring: Keyring) { super(); this.#ring = ring; }
-  #open(buf: Buffer, final: boolean): Buffer {
+  #open(buf: Buffer, final: boolean): void {
     const h = this.#header!;
     const d = createDecipheriv('aes-256-gcm', this.#key!, nonce(h.prefix, this.#i));
     d.setAAD(aad(this.#i++, final));
     d.setAuthTag(buf.subarray(buf.length - TAG));
-    return Buffer.concat([d.update(buf.subarray(0, buf.length - TAG)), d.final()]);
+    const plain = d.update(buf.subarray(0, buf.length - TAG));
+    d.final(); // throws if the tag does not match; GCM gives no output here
+    this.push(plain);
   }
   override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
-      this.#parts.push(data); this.#buffered += data.length;
-      let all = Buffer.concat(this.#parts);
       let off = 0;
       if (!this.#header) {
+        const all = this.#heldBytes ? Buffer.concat([...this.#held, data]) : data;
         const h = parseHeader(all);
-        if (!h) { this.#parts = [all]; return cb(); }
-        this.#header = h; this.#key = this.#ring.unwrap(h.kid, h.wrapped); off = h.length;
+        if (!h) { this.#held = [Buffer.from(all)]; this.#heldBytes = all.length; return cb(); }
+        this.#header = h; this.#key = this.#ring.unwrap(h.kid, h.wrapped);
+        this.#held = []; this.#heldBytes = 0;
+        data = all; off = h.length;
       }
       const size = this.#header.chunk + TAG;
-      while (all.length - off > size) { this.push(this.#open(all.subarray(off, off + size), false)); off += size; }
-      all = all.subarray(off);
-      this.#parts = [Buffer.from(all)]; this.#buffered = all.length;
+      if (this.#heldBytes > 0) {
+        const need = size - this.#heldBytes;
+        if (data.length - off <= need) { this.#hold(data.subarray(off)); return cb(); }
+        this.#held.push(data.subarray(off, off + need));
+        this.#open(Buffer.concat(this.#held, size), false);
+        this.#held = []; this.#heldBytes = 0; off += need;
+      }
+      while (data.length - off > size) { this.#open(data.subarray(off, off + size), false); off += size; }
+      if (off < data.length) this.#hold(data.subarray(off));
       cb();
     } catch (e) { cb(e as Error); }
   }
+  #hold(b: Buffer): void { this.#held.push(Buffer.from(b)); this.#heldBytes += b.length; }
   override _flush(cb: TransformCallback): void {
     try {
       if (!this.#header) throw new Error('encrypted file is truncated (no header)');
-      const rest = Buffer.concat(this.#parts);
+      const rest = Buffer.concat(this.#held, this.#heldBytes);
       if (rest.length < TAG) throw new Error('encrypted file is truncated');
-      this.push(this.#open(rest, true));
+      this.#open(rest, true);
       cb();
     } catch (e) { cb(e as Error); }
   }

@@ -17,6 +17,28 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const INCOMPLETE = -1;
+const TRAILER = -2;
+
+/** Parses the tuple at `pos` into `rows`; returns where it ends, INCOMPLETE if `buf` ends first, or TRAILER. */
+function parseTuple(buf: Buffer, pos: number, rows: CopyRow[]): number {
+  if (buf.length - pos < 2) return INCOMPLETE;
+  const fields = buf.readInt16BE(pos);
+  if (fields === -1) return TRAILER;
+  let p = pos + 2;
+  const row: CopyRow = new Array(fields);
+  for (let f = 0; f < fields; f++) {
+    if (buf.length - p < 4) return INCOMPLETE;
+    const len = buf.readInt32BE(p);
+    p += 4;
+    if (len === -1) { row[f] = null; continue; }
+    if (buf.length - p < len) return INCOMPLETE;
+    row[f] = buf.subarray(p, p + len);
+    p += len;
+  }
+  rows.push(row);
+  return p;
+}
 
 /** One row: each column's bytes (null for SQL NULL). The buffers are views valid until the next batch is requested. */
 export type CopyRow = (Buffer | null)[];
@@ -29,45 +51,39 @@ export async function* copyBinaryRows(client: pg.PoolClient, sql: string, signal
   const stream = client.query(copyTo(`COPY (${sql}) TO STDOUT (FORMAT binary)`));
   const onAbort = () => stream.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
-  let pending: Buffer | undefined; // bytes of an incomplete tuple carried over from the previous chunk
+  let pending: Buffer | undefined; // bytes of an incomplete header or tuple carried over from the previous chunk
   let headerDone = false;
   let ended = false;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-      pending = undefined;
+      const rows: CopyRow[] = [];
+      let buf = chunk;
       let pos = 0;
       if (!headerDone) {
-        if (buf.length < 19) { pending = buf; continue; }
+        if (pending) { buf = Buffer.concat([pending, chunk]); pending = undefined; }
+        if (buf.length < 19 || buf.length < 19 + buf.readUInt32BE(15)) { pending = Buffer.from(buf); continue; }
         if (!buf.subarray(0, 11).equals(SIGNATURE)) throw new Error('COPY binary: bad signature');
-        const extension = buf.readUInt32BE(15);
-        if (buf.length < 19 + extension) { pending = buf; continue; }
-        pos = 19 + extension;
+        pos = 19 + buf.readUInt32BE(15);
         headerDone = true;
-      }
-      const rows: CopyRow[] = [];
-      for (;;) {
-        if (buf.length - pos < 2) break;
-        const fields = buf.readInt16BE(pos);
-        if (fields === -1) { ended = true; pos += 2; break; }
-        // is the whole tuple in this buffer?
-        let p = pos + 2;
-        const row: CopyRow = new Array(fields);
-        let complete = true;
-        for (let f = 0; f < fields; f++) {
-          if (buf.length - p < 4) { complete = false; break; }
-          const len = buf.readInt32BE(p);
-          p += 4;
-          if (len === -1) { row[f] = null; continue; }
-          if (buf.length - p < len) { complete = false; break; }
-          row[f] = buf.subarray(p, p + len);
-          p += len;
+      } else if (pending) {
+        // The tuple that straddles the boundary: join the carried bytes with only as much of this chunk as it needs
+        // (copying the whole chunk for every boundary would double the bytes copied).
+        let take = Math.min(chunk.length, 16 * 1024);
+        for (;;) {
+          const joined = Buffer.concat([pending, chunk.subarray(0, take)]);
+          const end = parseTuple(joined, 0, rows);
+          if (end === TRAILER) { ended = true; pos = 2 - pending.length; pending = undefined; break; }
+          if (end !== INCOMPLETE) { pos = end - pending.length; pending = undefined; break; }
+          if (take === chunk.length) { pending = joined; pos = chunk.length; break; }
+          take = Math.min(chunk.length, take * 4);
         }
-        if (!complete) break;
-        rows.push(row);
-        pos = p;
       }
-      if (pos < buf.length && !ended) pending = Buffer.from(buf.subarray(pos)); // copied: the chunk is not kept alive
+      while (!ended && !pending) {
+        const end = parseTuple(buf, pos, rows);
+        if (end === TRAILER) { ended = true; break; }
+        if (end === INCOMPLETE) { if (pos < buf.length) pending = Buffer.from(buf.subarray(pos)); break; } // copied: the chunk is not kept alive
+        pos = end;
+      }
       if (rows.length) yield rows;
     }
     if (!ended) throw new Error('COPY binary: the data ended without its trailer');
