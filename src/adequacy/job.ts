@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppServices } from '../fhir/services.ts';
 import { FhirError } from '../fhir/outcome/errors.ts';
 import type { JobContext, JobKind, RunningJob } from '../jobs/kinds.ts';
-import type { JobRunner } from '../jobs/runner.ts';
+import { jobRunnerOf, type JobRunner } from '../jobs/runner.ts';
 import type { TenantTx } from '../storage/db.ts';
 import { AdequacyInputError, runAdequacy } from './run.ts';
 import { loadTenantOverrides } from './store.ts';
@@ -32,9 +32,11 @@ export interface AdequacyJobRow {
   travelTime: string | null;
   /** The report and its files are deleted after this (set when it finishes). */
   expiresAt: Date | null;
+  createdAt: Date;
 }
 
 export const ADEQUACY_KIND_NAME = 'network-adequacy';
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const adequacyPrefix = (tenant: string, job: string) => `tenants/${tenant}/adequacy/${job}/`;
 
 export async function insertAdequacyJob(tx: TenantTx, runner: JobRunner, params: AdequacyParams, requester: { kind: string; id: string | null }): Promise<string> {
@@ -47,12 +49,40 @@ export async function insertAdequacyJob(tx: TenantTx, runner: JobRunner, params:
 
 export async function getAdequacyJob(tx: TenantTx, id: string): Promise<AdequacyJobRow | undefined> {
   const r = await tx.query(`SELECT * FROM adequacy_jobs WHERE tenant_id = $1 AND job_id = $2`, [tx.tenant, id]);
-  const x = r.rows[0];
-  if (!x) return undefined;
+  return r.rows[0] ? rowToJob(r.rows[0]) : undefined;
+}
+
+function rowToJob(x: Record<string, any>): AdequacyJobRow {
   return {
     id: x.job_id, status: x.status, params: x.params, requesterKind: x.requester_kind, requesterId: x.requester_id, storage: x.storage, progress: x.progress, files: x.files, error: x.error,
-    travelTime: x.travel_time, expiresAt: x.expires_at ? new Date(x.expires_at) : null,
+    travelTime: x.travel_time, expiresAt: x.expires_at ? new Date(x.expires_at) : null, createdAt: new Date(x.created_at),
   };
+}
+
+/** The tenant's latest reports, newest first (the console lists them with who started each). */
+export async function listAdequacyJobs(tx: TenantTx, limit = 50): Promise<AdequacyJobRow[]> {
+  const r = await tx.query(`SELECT * FROM adequacy_jobs WHERE tenant_id = $1 ORDER BY created_at DESC, job_id LIMIT $2`, [tx.tenant, limit]);
+  return r.rows.map(rowToJob);
+}
+
+/**
+ * Cancels a report of this requester (DELETE on its status URL, and the console's Cancel): the row is marked
+ * cancelled and expires at once (the retention job removes it), a queued or running job is cancelled on the runner,
+ * and its files are removed. Returns false if there is no such report of theirs, or it was already cancelled.
+ */
+export async function cancelAdequacyJob(services: AppServices, tenant: string, requester: { kind: string; id: string | null }, id: string): Promise<boolean> {
+  if (!JOB_ID.test(id)) return false;
+  const job = await services.db.withTenant(tenant, async (tx) => {
+    const job = await getAdequacyJob(tx, id);
+    if (!job || job.requesterKind !== requester.kind || job.requesterId !== requester.id || job.status === 'cancelled') return undefined;
+    await tx.query(`UPDATE adequacy_jobs SET status = 'cancelled', finished_at = now(), expires_at = now() WHERE tenant_id = $1 AND job_id = $2`, [tenant, id]);
+    return job;
+  });
+  if (!job) return false;
+  const runner = jobRunnerOf(services);
+  if (job.status === 'queued' || job.status === 'running') await runner.cancel(ADEQUACY_KIND_NAME, id).catch(() => {});
+  await runner.storage.deletePrefix(adequacyPrefix(tenant, id)).catch(() => {});
+  return true;
 }
 
 async function update(services: AppServices, tenant: string, id: string, set: string, values: unknown[]): Promise<void> {

@@ -28,9 +28,9 @@ import { actorId, ANONYMOUS, type Identity } from '../auth/identity.ts';
 import { currentContext } from '../http/request-context.ts';
 import { FhirError, notFound } from '../fhir/outcome/errors.ts';
 import { tenantBaseUrl } from '../fhir/routes.ts';
-import { loadUrlSigner } from '../jobs/export/signed-urls.ts';
+import { loadUrlSigner, type UrlSigner } from '../jobs/export/signed-urls.ts';
 import { jobRunnerOf } from '../jobs/runner.ts';
-import { ADEQUACY_KIND_NAME, adequacyPrefix, getAdequacyJob, insertAdequacyJob, type AdequacyParams } from './job.ts';
+import { cancelAdequacyJob, getAdequacyJob, insertAdequacyJob, type AdequacyFile, type AdequacyJobRow, type AdequacyParams } from './job.ts';
 import { resolveServiceArea } from './run.ts';
 import { DATASET_KINDS, deleteDataset, listDatasets, saveDataset, type DatasetKind } from './store.ts';
 import { loadReference } from './reference.ts';
@@ -97,6 +97,21 @@ export function parseAdequacyParameters(body: unknown): AdequacyParams {
   return { networks, ...(plans[0] ? { plan: plans[0] } : {}), states, counties, types, ...(mapTypes.length ? { mapTypes } : {}), asOf, standards: standards === 'cms-ma-2026' ? 'cms' : standards as 'tenant' | 'default' };
 }
 
+/**
+ * A completed report's files with their download URLs (`[base]/$network-adequacy-file/{job}/{file}?exp&sig`, signed
+ * over `adequacy/{file}` for URL_TTL_S), as the status manifest and the console hand them out; `expires` is when
+ * the URLs stop working.
+ */
+export function reportFileUrls(signer: UrlSigner, tenant: string, base: string, job: Pick<AdequacyJobRow, 'id' | 'files'>): { files: (AdequacyFile & { url: string })[]; expires?: Date } {
+  let expires: Date | undefined;
+  const files = (job.files ?? []).map((f) => {
+    const signed = signer.sign(tenant, job.id, `adequacy/${f.name}`, URL_TTL_S);
+    expires = signed.expires;
+    return { ...f, url: `${base}/$network-adequacy-file/${job.id}/${f.name}?${signed.query}` };
+  });
+  return { files, ...(expires ? { expires } : {}) };
+}
+
 export function adequacyRouter(services: AppServices): Router {
   const router = express.Router({ mergeParams: true });
   const signer = loadUrlSigner(services.config);
@@ -143,10 +158,7 @@ export function adequacyRouter(services: AppServices): Router {
       return;
     }
     if (job.status === 'failed') { fhirJson(res, 500, job.error ?? info('failed')); return; }
-    const output = (job.files ?? []).map((f) => {
-      const { query } = signer.sign(tenant.id, id, `adequacy/${f.name}`, URL_TTL_S);
-      return { type: f.contentType, name: f.name, url: `${base}/$network-adequacy-file/${id}/${f.name}?${query}`, bytes: f.bytes };
-    });
+    const output = reportFileUrls(signer, tenant.id, base, job).files.map((f) => ({ type: f.contentType, name: f.name, url: f.url, bytes: f.bytes }));
     note('adequacy-status', { resourceIds: [id], resultCount: output.length });
     res.status(200).type('application/json').send(JSON.stringify({ request: `${base}/$network-adequacy`, parameters: job.params, requiresAccessToken: false, travelTime: job.travelTime ?? 'not assessed', expires: job.expiresAt?.toISOString(), output, error: [] }));
   }));
@@ -155,14 +167,7 @@ export function adequacyRouter(services: AppServices): Router {
     const identity = currentContext()?.identity ?? ANONYMOUS;
     const id = String(req.params.id);
     note('adequacy-cancel', { resourceIds: [id] });
-    const who = requester(identity);
-    const job = JOB_ID.test(id) ? await services.db.withTenant(tenant.id, (tx) => getAdequacyJob(tx, id)) : undefined;
-    if (!job || job.requesterKind !== who.kind || job.requesterId !== who.id || job.status === 'cancelled') throw notFound(`No adequacy report ${id} of yours is known here`);
-    // expires at once: the retention job removes the row
-    await services.db.withTenant(tenant.id, (tx) => tx.query(`UPDATE adequacy_jobs SET status = 'cancelled', finished_at = now(), expires_at = now() WHERE tenant_id = $1 AND job_id = $2`, [tenant.id, id]));
-    const runner = jobRunnerOf(services);
-    if (job.status === 'queued' || job.status === 'running') await runner.cancel(ADEQUACY_KIND_NAME, id).catch(() => {});
-    await runner.storage.deletePrefix(adequacyPrefix(tenant.id, id)).catch(() => {});
+    if (!(await cancelAdequacyJob(services, tenant.id, requester(identity), id))) throw notFound(`No adequacy report ${id} of yours is known here`);
     fhirJson(res, 202, info(`Adequacy report ${id} cancelled; its files are removed.`));
   }));
 

@@ -210,9 +210,19 @@ export async function cancel(services: AppServices, ctx: FhirContext, req: Reque
   const identity = currentContext()?.identity ?? ANONYMOUS;
   const id = String(req.params.id);
   note('export-cancel', { resourceIds: [id] });
-  exportableTypes(identity, ctx.tenant);
+  await cancelExport(services, ctx.tenant, identity, id);
+  fhirJson(res, 202, info(`Export ${id} cancelled; its files are removed.`));
+}
+
+/**
+ * Cancels this caller's export (DELETE on its status URL, and the console's Cancel): the job row, its queue entry and
+ * its files. 401/403 for a caller without export rights; 404 if it is not theirs or was already cancelled or expired.
+ */
+export async function cancelExport(services: AppServices, tenant: Tenant, identity: Identity, id: string): Promise<void> {
+  exportableTypes(identity, tenant);
+  if (!JOB_ID.test(id)) throw notFound(`No export ${id} of yours is known here`);
   const runner = jobRunnerOf(services);
-  const cancelled = await services.db.withTenant(ctx.tenant.id, async (tx) => {
+  const cancelled = await services.db.withTenant(tenant.id, async (tx) => {
     const job = ownJob(await getJob(tx, id), identity, id);
     const was = await cancelJob(tx, id);
     if (!was) throw notFound(`Export ${id} was already cancelled or has expired`);
@@ -220,8 +230,7 @@ export async function cancel(services: AppServices, ctx: FhirContext, req: Reque
   });
   if (cancelled.status === 'queued' || cancelled.status === 'running') await runner.cancel(BULK_EXPORT_KIND.name, id);
   // the running attempt notices within a second, stops writing and removes its own folder; this removes the rest
-  await runner.storage.deletePrefix(jobPrefix(ctx.tenant.id, id)).catch(() => {});
-  fhirJson(res, 202, info(`Export ${id} cancelled; its files are removed.`));
+  await runner.storage.deletePrefix(jobPrefix(tenant.id, id)).catch(() => {});
 }
 
 /** Does the client accept gzip? (`Accept-Encoding: gzip` without q=0) */
