@@ -5,19 +5,21 @@
  * (auditor + exporter) starts an export, watches it complete (the progress script) and downloads a file through its
  * signed link, starts an adequacy report on a small network and downloads its CSV, and finds her own actions in the
  * audit trail; alice (admin) registers a SMART client with a pasted JWKS (a bad one first: field error, nothing
- * saved), revokes it, and saves the IdP's group → role mapping. Every page passes axe; screenshots go to
- * test-output/console/.
+ * saved), revokes it, and saves the IdP's group → role mapping; olga cancels a report through its confirmation page,
+ * and over HTTP only the requester may cancel (CSRF-protected POST, the API's cancel logic). Every page passes axe;
+ * screenshots go to test-output/console/.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startSamlIdp, type SamlIdp } from '../helpers/saml-idp.ts';
 import { axe, launchBrowser, signIn, tabTo } from '../helpers/console-browser.ts';
 import type { StaffSessions } from '../../src/auth/sessions/store.ts';
 import { SamlConfigStore } from '../../src/auth/saml/idp-config.ts';
+import { jobRunnerOf } from '../../src/jobs/runner.ts';
 
 const PN = 'http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/';
 /** A small network in Delaware with a positioned location (as in test/api/adequacy-operation.test.ts). */
@@ -296,4 +298,107 @@ test('the audit list pages by cursor: the next page continues below the first on
   const bad = await fetch(`${consoleUrl}audit?_cursor=garbage`, { headers: { cookie } });
   assert.equal(bad.status, 400);
   assert.match(await bad.text(), /role="alert"/);
+});
+
+/** A report of olga's that stays queued (no queue entry: no worker takes it), so it can be cancelled at leisure. */
+async function queuedReportOf(userId: string): Promise<string> {
+  const id = randomUUID();
+  await srv.services.db.withTenant(srv.tenant, (tx) => tx.query(
+    `INSERT INTO adequacy_jobs (tenant_id, job_id, status, params, requester_kind, requester_id, storage) VALUES ($1, $2, 'queued', $3, 'staff', $4, $5)`,
+    [srv.tenant, id, JSON.stringify({ networks: ['net1'], states: ['DE'], counties: [], types: [], asOf: '2026-01-01', standards: 'default' }), userId, jobRunnerOf(srv.services).storage.id]));
+  return id;
+}
+const adequacyStatus = async (id: string) => (await srv.services.db.withTenant(srv.tenant, (tx) => tx.query(`SELECT status FROM adequacy_jobs WHERE tenant_id = $1 AND job_id = $2`, [srv.tenant, id]))).rows[0]?.status;
+const exportStatus = async (id: string) => (await srv.services.db.withTenant(srv.tenant, (tx) => tx.query(`SELECT status FROM export_jobs WHERE tenant_id = $1 AND job_id = $2`, [srv.tenant, id]))).rows[0]?.status;
+
+test('cancel over HTTP: a confirmation page, then a CSRF-protected POST that only the requester may make; the API\'s cancel logic', async () => {
+  const olga = await session('olga', ['auditor', 'exporter']);
+  const oc = `plannet_session=${olga.token}`;
+  const other = await session('ernie', ['exporter']);
+  const ec = `plannet_session=${other.token}`;
+  const victor = await session('victor', ['viewer']);
+  const vc = `plannet_session=${victor.token}`;
+
+  // an export started from the console
+  const started = await fetch(`${consoleUrl}exports`, form(oc, { _csrf: olga.session.csrfToken, type: 'Location' }));
+  assert.equal(started.status, 303);
+  const exportId = started.headers.get('location')!.split('/').pop()!;
+  const confirm = await fetch(`${consoleUrl}exports/${exportId}/cancel`, { headers: { cookie: oc } });
+  assert.equal(confirm.status, 200);
+  const ch = await confirm.text();
+  assert.match(ch, new RegExp(`<form method="post" action="/t/${srv.tenant}/console/exports/${exportId}/cancel">\\s*<input type="hidden" name="_csrf" value="${olga.session.csrfToken}">`));
+  assert.match(ch, /<button type="submit" class="danger">Cancel the export<\/button>/);
+  assert.match(ch, /This cannot be undone/);
+  // another exporter, a viewer, and olga without the token: refused, nothing cancelled
+  assert.equal((await fetch(`${consoleUrl}exports/${exportId}/cancel`, { headers: { cookie: ec } })).status, 404, 'not his export');
+  assert.equal((await fetch(`${consoleUrl}exports/${exportId}/cancel`, form(ec, { _csrf: other.session.csrfToken }))).status, 404);
+  assert.equal((await fetch(`${consoleUrl}exports/${exportId}/cancel`, form(vc, { _csrf: victor.session.csrfToken }))).status, 403);
+  assert.equal((await fetch(`${consoleUrl}exports/${exportId}/cancel`, form(oc, {}))).status, 403, 'no CSRF token');
+  assert.notEqual(await exportStatus(exportId), 'cancelled');
+  // olga cancels it: the API's cancel (the API's status URL now says so)
+  const cancelled = await fetch(`${consoleUrl}exports/${exportId}/cancel`, form(oc, { _csrf: olga.session.csrfToken }));
+  assert.equal(cancelled.status, 303);
+  assert.equal(cancelled.headers.get('location'), `/t/${srv.tenant}/console/exports/${exportId}`);
+  assert.equal(await exportStatus(exportId), 'cancelled');
+  const api = await fetch(`${srv.base}/$export-status/${exportId}`, { headers: { cookie: oc, accept: 'application/fhir+json' } });
+  assert.equal(api.status, 404);
+  assert.match(await api.text(), /was cancelled/);
+  const after = await (await fetch(`${consoleUrl}exports/${exportId}`, { headers: { cookie: oc } })).text();
+  assert.match(after, /This export was cancelled/);
+  assert.doesNotMatch(after, /Cancel this export/);
+  assert.equal((await fetch(`${consoleUrl}exports/${exportId}/cancel`, form(oc, { _csrf: olga.session.csrfToken }))).status, 404, 'already cancelled');
+
+  // an adequacy report, still queued: the page offers Cancel to its requester only
+  const reportId = await queuedReportOf('olga');
+  const running = await (await fetch(`${consoleUrl}adequacy/${reportId}`, { headers: { cookie: oc } })).text();
+  assert.match(running, new RegExp(`<div id="job-cancel" data-refresh><p><a href="/t/${srv.tenant}/console/adequacy/${reportId}/cancel">Cancel this report</a>`));
+  assert.equal((await fetch(`${consoleUrl}adequacy/${reportId}`, { headers: { cookie: ec } })).status, 404);
+  assert.equal((await fetch(`${consoleUrl}adequacy/${reportId}/cancel`, form(ec, { _csrf: other.session.csrfToken }))).status, 404);
+  assert.equal((await fetch(`${consoleUrl}adequacy/${reportId}/cancel`, form(vc, { _csrf: victor.session.csrfToken }))).status, 403);
+  assert.equal((await fetch(`${consoleUrl}adequacy/${reportId}/cancel`, form(oc, {}))).status, 403);
+  assert.equal(await adequacyStatus(reportId), 'queued');
+  assert.equal((await fetch(`${consoleUrl}adequacy/${reportId}/cancel`, form(oc, { _csrf: olga.session.csrfToken }))).status, 303);
+  assert.equal(await adequacyStatus(reportId), 'cancelled');
+  const done = await (await fetch(`${consoleUrl}adequacy/${reportId}`, { headers: { cookie: oc } })).text();
+  assert.match(done, /This report was cancelled/);
+  assert.match(done, /<div id="job-cancel" data-refresh><\/div>/, 'no Cancel once it is not running');
+  // the API's DELETE now finds nothing to cancel: the same logic
+  const del = (url: string) => fetch(url, { method: 'DELETE', headers: { cookie: oc, 'x-csrf-token': olga.session.csrfToken, accept: 'application/fhir+json' } });
+  assert.equal((await del(`${srv.base}/$network-adequacy-status/${reportId}`)).status, 404);
+  // and cancels through the API as before (the functions the console shares with it)
+  const another = await queuedReportOf('olga');
+  const apiCancel = await del(`${srv.base}/$network-adequacy-status/${another}`);
+  assert.equal(apiCancel.status, 202, await apiCancel.text());
+  assert.equal(await adequacyStatus(another), 'cancelled');
+  const kick = await fetch(`${srv.base}/$export?_type=Location`, { headers: { cookie: oc, accept: 'application/fhir+json', prefer: 'respond-async' } });
+  assert.equal(kick.status, 202);
+  const apiExport = kick.headers.get('content-location')!;
+  assert.equal((await del(apiExport)).status, 202);
+  assert.equal(await exportStatus(apiExport.split('/').pop()!), 'cancelled');
+  assert.equal((await del(apiExport)).status, 404);
+});
+
+test('olga cancels a queued adequacy report in the browser through its confirmation page', { timeout: 600_000 }, async () => {
+  const reportId = await queuedReportOf('olga');
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, consoleUrl, 'olga');
+  await page.goto(`${consoleUrl}adequacy/${reportId}`);
+  assert.match(await page.locator('#job-progress').innerText(), /queued/);
+  await page.getByRole('link', { name: 'Cancel this report' }).click();
+  await page.waitForURL(new RegExp(`/adequacy/${reportId}/cancel$`));
+  assert.match(await page.locator('h1').innerText(), /^Cancel the adequacy report of /);
+  await axe(page, '29-adequacy-cancel-confirm');
+  // "No, keep it" goes back and changes nothing
+  await page.getByRole('link', { name: 'No, keep it' }).click();
+  await page.waitForURL(new RegExp(`/adequacy/${reportId}$`));
+  assert.equal(await adequacyStatus(reportId), 'queued');
+  await page.getByRole('link', { name: 'Cancel this report' }).click();
+  await Promise.all([page.waitForURL(new RegExp(`/adequacy/${reportId}$`)), page.getByRole('button', { name: 'Cancel the report' }).click()]);
+  assert.match(await page.locator('#job-progress').innerText(), /The report is cancelled/);
+  assert.match(await page.locator('#job-results').innerText(), /This report was cancelled/);
+  assert.equal(await page.getByRole('link', { name: 'Cancel this report' }).count(), 0);
+  assert.equal(await adequacyStatus(reportId), 'cancelled');
+  await axe(page, '29-adequacy-cancelled');
+  await context.close();
 });

@@ -3,12 +3,9 @@
  *   GET  /adequacy        start form and the tenant's reports with their status
  *   POST /adequacy        parseAdequacyParameters (the operation's own checks) + insertAdequacyJob → the report's page
  *   GET  /adequacy/:id    progress (live region, polled by job-progress.js), then the files through signed URLs
- * A report's status and files are shown only to the user who started it, as in the API.
- *
- * Two small pieces live here rather than in src/adequacy (another change is under way there): the list of a
- * tenant's reports (a SELECT on adequacy_jobs) and the signed file URL, built exactly as the status route builds it
- * (signer over `adequacy/{file}`, `[base]/$network-adequacy-file/{job}/{file}?exp&sig`). Both can move into
- * src/adequacy/job.ts as exported functions later.
+ *   GET  /adequacy/:id/cancel   confirmation; POST cancels it (cancelAdequacyJob, as DELETE on the status URL)
+ * A report's status and files are shown only to the user who started it, as in the API. The list of reports
+ * (listAdequacyJobs) and the signed file URLs (reportFileUrls) are src/adequacy's own, shared with its routes.
  */
 import type { Request } from 'express';
 import type { Tenant } from '../../tenancy/tenants.ts';
@@ -18,19 +15,17 @@ import { loadUrlSigner } from '../../jobs/export/signed-urls.ts';
 import { jobRunnerOf } from '../../jobs/runner.ts';
 import { actorId } from '../../auth/identity.ts';
 import { currentContext } from '../../http/request-context.ts';
-import { parseAdequacyParameters } from '../../adequacy/routes.ts';
-import { getAdequacyJob, insertAdequacyJob, type AdequacyParams } from '../../adequacy/job.ts';
+import { parseAdequacyParameters, reportFileUrls } from '../../adequacy/routes.ts';
+import { cancelAdequacyJob, getAdequacyJob, insertAdequacyJob, listAdequacyJobs, type AdequacyJobRow, type AdequacyParams } from '../../adequacy/job.ts';
 import { loadReference } from '../../adequacy/reference.ts';
 import { html } from '../html.ts';
 import { layout, type SessionView } from '../layout.ts';
 import { currentIdentity, type ConsoleKit, type Json } from '../kit.ts';
 import { checkboxes, csrf, errorSummary, field, formBody, utc } from './form.ts';
-import { bytes, filesTable, isActive, progressRegion, statusBadge } from './jobs-view.ts';
+import { bytes, cancelConfirmation, cancelControl, filesTable, isActive, progressRegion, statusBadge } from './jobs-view.ts';
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ID = /^[A-Za-z0-9.-]{1,64}$/;
-/** Lifetime of the file links, as the operation's status route signs them. */
-const URL_TTL_S = 3600;
 
 const FILE_LABELS: Record<string, string> = {
   'adequacy.csv': 'Results per network, county and type (CSV)',
@@ -41,8 +36,6 @@ const FILE_LABELS: Record<string, string> = {
 };
 const fileLabel = (name: string) => FILE_LABELS[name] ?? (/^map-.*\.svg$/.test(name) ? `Map ${name.slice(4, -4)} (SVG)` : /^map-.*\.png$/.test(name) ? `Map ${name.slice(4, -4)} (PNG)` : /^chart.*\.svg$/.test(name) ? 'Chart (SVG)' : name);
 
-interface ReportRow { id: string; status: string; params: AdequacyParams; requesterKind: string; requesterId: string | null; createdAt: string; progress: string | null }
-
 interface FormValues { network: string; plan: string; area: string; standards: string; types: Set<string>; asOf: string }
 
 const areaText = (p: AdequacyParams) => [...p.states, ...p.counties.map((c) => `county ${c}`)].join(', ');
@@ -51,12 +44,14 @@ export function mountAdequacyPages(kit: ConsoleKit): void {
   const { services, route, page, staffOnly } = kit;
   const signer = loadUrlSigner(services.config);
 
-  const listReports = (tenant: Tenant): Promise<ReportRow[]> => services.db.withTenant(tenant.id, async (tx) => {
-    const { rows } = await tx.query(
-      `SELECT job_id, status, params, requester_kind, requester_id, created_at, progress FROM adequacy_jobs
-        WHERE tenant_id = $1 ORDER BY created_at DESC, job_id LIMIT 50`, [tenant.id]);
-    return rows.map((r) => ({ id: r.job_id, status: r.status, params: r.params, requesterKind: r.requester_kind, requesterId: r.requester_id, createdAt: new Date(r.created_at).toISOString(), progress: r.progress }));
-  }, { readOnly: true });
+  /** The report, if this user started it (anyone else: the same 404 as for no report, as in the API). */
+  const ownReport = async (tenant: Tenant, id: string): Promise<AdequacyJobRow> => {
+    const me = currentIdentity();
+    const job = JOB_ID.test(id) ? await services.db.withTenant(tenant.id, (tx) => getAdequacyJob(tx, id), { readOnly: true }) : undefined;
+    if (!job || job.requesterKind !== me.kind || job.requesterId !== (actorId(me) ?? null)) throw notFound(`No adequacy report ${id} of yours is known here`);
+    return job;
+  };
+  const listReports = (tenant: Tenant): Promise<AdequacyJobRow[]> => services.db.withTenant(tenant.id, (tx) => listAdequacyJobs(tx, 50), { readOnly: true });
 
   const networkOptions = async (req: Request, tenant: Tenant): Promise<{ id: string; label: string }[]> => {
     try {
@@ -167,27 +162,22 @@ ${reports.length === 0 ? html`<p>No reports yet.</p>` : html`<table>
     const id = String(req.params.id);
     const rc = currentContext();
     if (rc) rc.audit.resourceIds = [id];
-    const me = currentIdentity();
-    const job = JOB_ID.test(id) ? await services.db.withTenant(tenant.id, (tx) => getAdequacyJob(tx, id), { readOnly: true }) : undefined;
-    if (!job || job.requesterKind !== me.kind || job.requesterId !== (actorId(me) ?? null)) throw notFound(`No adequacy report ${id} of yours is known here`);
+    const job = await ownReport(tenant, id);
     const base = kit.base(tenant);
     const fhirBase = tenantBaseUrl(services, req, tenant.id);
     const p = job.params;
     let results = html``;
-    // reports expire after their retention period (when src/adequacy sets one): their files are then deleted
-    const expiresAt = (job as { expiresAt?: Date | null }).expiresAt;
-    const expired = !!expiresAt && expiresAt.getTime() <= Date.now();
-    if (expired) {
+    // reports expire after their retention period: their files are then deleted
+    const expired = !!job.expiresAt && job.expiresAt.getTime() <= Date.now();
+    if (job.status === 'cancelled') {
+      results = html`<p>This report was cancelled; its files were removed. <a href="${base}/adequacy">Start a new report</a>.</p>`;
+    } else if (expired) {
       results = html`<p>This report has expired; its files are deleted. <a href="${base}/adequacy">Start a new report</a>.</p>`;
     } else if (job.status === 'completed') {
-      let expires: Date | undefined;
-      const files = (job.files ?? []).map((f) => {
-        const signed = signer.sign(tenant.id, id, `adequacy/${f.name}`, URL_TTL_S);
-        expires = signed.expires;
-        return { label: fileLabel(f.name), name: f.name, url: `${fhirBase}/$network-adequacy-file/${id}/${f.name}?${signed.query}`, detail: bytes(f.bytes) };
-      });
+      const { files: signed, expires } = reportFileUrls(signer, tenant.id, fhirBase, job);
+      const files = signed.map((f) => ({ label: fileLabel(f.name), name: f.name, url: f.url, detail: bytes(f.bytes) }));
       if (rc) rc.audit.resultCount = files.length;
-      const travel = (job as { travelTime?: string | null }).travelTime ?? 'not assessed';
+      const travel = job.travelTime ?? 'not assessed';
       results = html`<p>Travel time: ${travel}${travel === 'not assessed' ? ' (distances are straight-line, great-circle miles)' : ''}.</p>${filesTable('Files of this report', files, 'Size', expires)}`;
     } else if (job.status === 'failed') {
       const issues = ((job.error as { issue?: { diagnostics?: string }[] } | null)?.issue ?? []).map((i) => i.diagnostics).filter(Boolean);
@@ -208,10 +198,39 @@ ${reports.length === 0 ? html`<p>No reports yet.</p>` : html`<table>
   <dt>Report id</dt><dd><code>${job.id}</code></dd>
 </dl>
 ${progressRegion({ status: job.status, progress: job.progress, refreshHref: `${base}/adequacy/${job.id}`, what: 'The report' })}
+${cancelControl({ status: job.status, href: `${base}/adequacy/${job.id}/cancel`, what: 'this report', allowed: kit.can(s, 'adequacy:run') })}
 <section aria-labelledby="results-h">
 <h2 id="results-h">Results</h2>
 <div id="job-results" data-refresh>${isActive(job.status) ? html`<p>The files will be listed here when the report completes.</p>` : results}</div>
 </section>
 <script src="${base}/static/job-progress.js" defer></script>`));
+  });
+
+  // Cancel: a confirmation page, then a CSRF-protected POST (the session resolver checks _csrf) to src/adequacy's cancel
+  route('get', '/adequacy/:id/cancel', 'console:adequacy-cancel-confirm', 'adequacy:run', async (req, res, tenant) => {
+    const s = staffOnly(req, res, tenant);
+    if (!s) return;
+    const id = String(req.params.id);
+    const rc = currentContext();
+    if (rc) rc.audit.resourceIds = [id];
+    const job = await ownReport(tenant, id);
+    const base = kit.base(tenant);
+    if (job.status === 'cancelled') return res.redirect(303, `${base}/adequacy/${id}`);
+    const p = job.params;
+    page(res, 200, layout({ tenant: tenant.id, title: 'Cancel the adequacy report?', session: s, types: kit.types, current: '/adequacy' }, cancelConfirmation({
+      heading: `Cancel the adequacy report of ${utc(job.createdAt)}?`, what: 'report', status: job.status, action: `${base}/adequacy/${id}/cancel`, back: `${base}/adequacy/${id}`, csrfToken: s.csrfToken,
+      details: html`<dl class="fields"><dt>Status</dt><dd>${statusBadge(job.status)}</dd><dt>Networks</dt><dd>${p.networks.join(', ') || '—'}${p.plan ? ` (plan ${p.plan})` : ''}</dd><dt>Service area</dt><dd>${areaText(p)}</dd><dt>Report id</dt><dd><code>${job.id}</code></dd></dl>`,
+    })));
+  });
+
+  route('post', '/adequacy/:id/cancel', 'console:adequacy-cancel', 'adequacy:run', async (req, res, tenant) => {
+    const s = staffOnly(req, res, tenant);
+    if (!s) return;
+    const id = String(req.params.id);
+    const rc = currentContext();
+    if (rc) rc.audit.resourceIds = [id];
+    const me = currentIdentity();
+    if (!(await cancelAdequacyJob(services, tenant.id, { kind: me.kind, id: actorId(me) ?? null }, id))) throw notFound(`No adequacy report ${id} of yours is known here`);
+    res.redirect(303, `${kit.base(tenant)}/adequacy/${id}`);
   });
 }

@@ -4,6 +4,7 @@
  *   POST /exports        starts one (startExport: the kick-off's checks, limits and queueing) → its page
  *   GET  /exports/:id    progress (live region, polled by job-progress.js) and, when done, the files through the
  *                        signed, expiring URLs of the export manifest (exportManifest)
+ *   GET  /exports/:id/cancel   confirmation; POST cancels it (cancelExport, as DELETE on the status URL)
  * As in the API, an export's status and files are shown only to the user who started it; the list shows every
  * export of the tenant with who started it.
  */
@@ -11,7 +12,7 @@ import type { Request } from 'express';
 import type { Tenant } from '../../tenancy/tenants.ts';
 import { FhirError, notFound } from '../../fhir/outcome/errors.ts';
 import { tenantBaseUrl } from '../../fhir/routes.ts';
-import { exportableTypes, exportManifest, failIfAbandoned, ownJob, startExport } from '../../fhir/operations/export.ts';
+import { cancelExport, exportableTypes, exportManifest, failIfAbandoned, ownJob, startExport } from '../../fhir/operations/export.ts';
 import { getJob, listJobs } from '../../jobs/export/job-store.ts';
 import { loadUrlSigner } from '../../jobs/export/signed-urls.ts';
 import type { ExportJob } from '../../jobs/export/types.ts';
@@ -21,7 +22,7 @@ import { html } from '../html.ts';
 import { layout, type SessionView } from '../layout.ts';
 import { currentIdentity, type ConsoleKit } from '../kit.ts';
 import { checkboxes, csrf, errorSummary, errorsByField, field, formBody, utc } from './form.ts';
-import { bytes, filesTable, isActive, progressRegion, statusBadge } from './jobs-view.ts';
+import { bytes, cancelConfirmation, cancelControl, filesTable, isActive, progressRegion, statusBadge } from './jobs-view.ts';
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -134,10 +135,42 @@ ${jobs.length === 0 ? html`<p>No exports yet (finished exports are removed after
   <dt>Export id</dt><dd><code>${job.id}</code></dd>
 </dl>
 ${progressRegion({ status: job.status, progress: job.progress, refreshHref: `${base}/exports/${job.id}`, what: 'The export' })}
+${cancelControl({ status: job.status, href: `${base}/exports/${job.id}/cancel`, what: 'this export', allowed: kit.can(s, 'export:run') })}
 <section aria-labelledby="results-h">
 <h2 id="results-h">Results</h2>
 <div id="job-results" data-refresh>${isActive(job.status) ? html`<p>The files will be listed here when the export completes.</p>` : results}</div>
 </section>
 <script src="${base}/static/job-progress.js" defer></script>`));
+  });
+
+  // Cancel: a confirmation page, then a CSRF-protected POST (the session resolver checks _csrf) to the API's own cancel
+  const ownExport = async (tenant: Tenant, id: string) => {
+    if (!JOB_ID.test(id)) throw notFound(`No export ${id} of yours is known here`);
+    return services.db.withTenant(tenant.id, async (tx) => ownJob(await getJob(tx, id), currentIdentity(), id), { readOnly: true });
+  };
+
+  route('get', '/exports/:id/cancel', 'console:export-cancel-confirm', 'export:run', async (req, res, tenant) => {
+    const s = staffOnly(req, res, tenant);
+    if (!s) return;
+    const id = String(req.params.id);
+    const rc = currentContext();
+    if (rc) rc.audit.resourceIds = [id];
+    const job = await ownExport(tenant, id);
+    const base = kit.base(tenant);
+    if (job.status === 'cancelled' || job.status === 'expired') return res.redirect(303, `${base}/exports/${id}`);
+    page(res, 200, layout({ tenant: tenant.id, title: `Cancel the export of ${utc(job.createdAt)}?`, session: s, types: kit.types, current: '/exports' }, cancelConfirmation({
+      heading: `Cancel the export of ${utc(job.createdAt)}?`, what: 'export', status: job.status, action: `${base}/exports/${id}/cancel`, back: `${base}/exports/${id}`, csrfToken: s.csrfToken,
+      details: html`<dl class="fields"><dt>Status</dt><dd>${statusBadge(job.status)}</dd><dt>Types</dt><dd>${job.params.types.join(', ')}</dd><dt>Export id</dt><dd><code>${job.id}</code></dd></dl>`,
+    })));
+  });
+
+  route('post', '/exports/:id/cancel', 'console:export-cancel', 'export:run', async (req, res, tenant) => {
+    const s = staffOnly(req, res, tenant);
+    if (!s) return;
+    const id = String(req.params.id);
+    const rc = currentContext();
+    if (rc) rc.audit.resourceIds = [id];
+    await cancelExport(services, tenant, currentIdentity(), id);
+    res.redirect(303, `${kit.base(tenant)}/exports/${id}`);
   });
 }

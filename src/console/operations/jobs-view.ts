@@ -51,3 +51,23 @@ export function bytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/**
+ * The way to cancel a running job from its page: a link to the confirmation page, in a `data-refresh` element so it
+ * disappears (with scripts, without a reload) once the job is no longer active. Shown only to users who may cancel.
+ */
+export function cancelControl(o: { status: string; href: string; what: string; allowed: boolean }): Html {
+  return html`<div id="job-cancel" data-refresh>${o.allowed && isActive(o.status) ? html`<p><a href="${o.href}">Cancel ${o.what}</a></p>` : ''}</div>`;
+}
+
+/** The confirmation page's body: what will happen, a CSRF-protected POST, and the way back. */
+export function cancelConfirmation(o: { heading: string; what: string; status: string; action: string; back: string; csrfToken: string; details: Html }): Html {
+  return html`<p><a href="${o.back}">Back to ${o.what}</a></p>
+<h1>${o.heading}</h1>
+${o.details}
+<div class="warning"><p>${isActive(o.status) ? `The ${o.what} stops and` : `The ${o.what} is ${statusText(o.status).toLowerCase()};`} its files are removed. This cannot be undone; you can start a new one afterwards.</p></div>
+<form method="post" action="${o.action}">
+  <input type="hidden" name="_csrf" value="${o.csrfToken}">
+  <p><button type="submit" class="danger">Cancel the ${o.what}</button> <a href="${o.back}">No, keep it</a></p>
+</form>`;
+}
