@@ -9,9 +9,21 @@ import path from 'node:path';
 import { parse, runCli, UsageError, withDatabase } from './common.ts';
 import { AdequacyInputError, runAdequacy } from '../adequacy/run.ts';
 import { loadTenantOverrides } from '../adequacy/store.ts';
+import type { TravelTimeStatus } from '../adequacy/outputs.ts';
+import type { TravelTimeSetInfo } from '../adequacy/travel-times.ts';
 
 const USAGE = `Usage: npm run adequacy -- --tenant <id> (--network <id> | --plan <InsurancePlan id>) (--state <XX> | --county <FIPS|SSA>) --out <dir>
   [--type <CMS type> ...] [--map-type <CMS type> ...] [--as-of YYYY-MM-DD] [--no-png]`;
+
+/** What the report says about travel time (the run's own verdict), and from which matrix. */
+function travelTimeLine(status: TravelTimeStatus, matrix: TravelTimeSetInfo | undefined): string {
+  const named = matrix ? `the tenant's travel-time matrix "${matrix.name}" (uploaded ${matrix.uploadedAt})` : '';
+  if (status === 'assessed') return `Travel time: assessed in every county, from ${named}; a county × type passes on both time and distance.`;
+  if (status === 'partly assessed') return `Travel time: partly assessed, from ${named}: counties the matrix has no rows for are not assessed (see summary.json); distances are great-circle miles.`;
+  return matrix
+    ? `Travel time: not assessed (${named} has no rows for these counties); distances are great-circle miles.`
+    : 'Travel time: not assessed (no travel-time matrix uploaded); distances are great-circle miles.';
+}
 
 runCli(async () => {
   const { values } = parse(process.argv.slice(2), {
@@ -34,7 +46,7 @@ runCli(async () => {
       await mkdir(out, { recursive: true });
       for (const f of result.files) await writeFile(path.join(out, f.name), f.body);
       console.log(`Network adequacy for ${result.networks.join(', ')} over ${result.serviceArea}: ${result.rows} county × type rows (${((Date.now() - t0) / 1000).toFixed(1)} s).`);
-      console.log('Travel time: not assessed (no travel-time matrix uploaded); distances are great-circle miles.');
+      console.log(travelTimeLine(result.travelTime, overrides.travelTimes));
       console.log(`Files written to ${out}:`);
       for (const f of result.files) console.log(`  ${path.join(out, f.name)}`);
     } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * Network adequacy against a real database: a hand-built network whose answers are known (a provider outside the
  * network, a terminated role, a Location without a position, a hospital counted by beds through its affiliation),
- * and the CLI as an operator runs it.
+ * and the CLI as an operator runs it (and what it says about travel time, with and without a travel-time matrix).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,10 +9,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { startTestServer, testDatabaseUrl, type TestServer } from '../helpers/server.ts';
 import { runAdequacy } from '../../src/adequacy/run.ts';
 import { fileBytes } from '../../src/adequacy/outputs.ts';
+import { deleteTravelTimes, uploadTravelTimes } from '../../src/adequacy/travel-times.ts';
 import { BED_COUNT_EXTENSION_URL, HSD_TYPE_SYSTEM } from '../../src/seeds/synthetic/generator.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -122,4 +124,29 @@ test('CLI: npm run adequacy writes the report files and prints where they went',
   const usage = spawnSync(process.execPath, [path.join(ROOT, 'src', 'cli', 'adequacy.ts'), '--tenant', tenant], { env: { ...process.env, DATABASE_URL: testDatabaseUrl(), DATA_DIR: tmp }, encoding: 'utf8' });
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /Usage/);
+});
+
+test('CLI: prints what the run found about travel time when the tenant has a travel-time matrix', { timeout: 600_000 }, async () => {
+  const out = path.join(tmp, 'out-tt');
+  const run = () => spawnSync(process.execPath, [path.join(ROOT, 'src', 'cli', 'adequacy.ts'), '--tenant', tenant, '--network', 'net1', '--state', 'DE', '--type', 'S03', '--no-png', '--out', out, '--as-of', '2026-01-01'], {
+    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), DATA_DIR: tmp, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 300_000,
+  });
+  const summary = () => JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  try {
+    // rows for Kent County only: one of Delaware's three counties
+    await uploadTravelTimes(srv.services.db, tenant, Readable.from(['fips,location,minutes\n10001,dover,12\n']), { name: 'Vendor 2026Q1', by: null });
+    let r = run();
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Travel time: partly assessed, from the tenant's travel-time matrix "Vendor 2026Q1"/);
+    assert.doesNotMatch(r.stdout, /Travel time: not assessed/);
+    assert.equal(summary().travelTime, 'partly assessed');
+    // rows for all three
+    await uploadTravelTimes(srv.services.db, tenant, Readable.from(['fips,location,minutes\n10001,dover,12\n10003,dover,55\n10005,dover,40\n']), { name: 'Vendor 2026Q2', by: null });
+    r = run();
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Travel time: assessed in every county, from the tenant's travel-time matrix "Vendor 2026Q2"/);
+    assert.equal(summary().travelTime, 'assessed');
+  } finally {
+    await deleteTravelTimes(srv.services.db, tenant);
+  }
 });
