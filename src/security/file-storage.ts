@@ -25,7 +25,9 @@ export class EncryptedFileStorage implements FileStorage {
     const push = async (chunk: Buffer | null) => {
       if (failed) throw failed;
       if (chunk === null) { await new Promise<void>((resolve, reject) => { enc.once('end', resolve); enc.once('error', reject); enc.end(); }); }
-      else if (!enc.write(Buffer.from(chunk))) await new Promise<void>((r) => enc.once('drain', r));
+      // No copy of the caller's bytes: the cipher consumes them synchronously and EncryptStream copies what it holds
+      // back, so the caller may reuse its buffer once this resolves (the NDJSON writer does).
+      else if (!enc.write(chunk)) await new Promise<void>((r) => enc.once('drain', r));
       await chain;
       if (failed) throw failed;
     };
