@@ -3,8 +3,7 @@
  * times (announced before they expire by session-timer.js) and the sign-out form. Pure functions of their data.
  */
 import { html, type Html } from './html.ts';
-import { ROLES } from '../auth/permissions.ts';
-import { SECTIONS } from './sections.ts';
+import { sectionsFor } from './sections.ts';
 
 export interface SessionView {
   userId: string;
@@ -43,7 +42,7 @@ ${s ? html`<script src="${base}/static/session-timer.js" defer></script>` : ''}
     <ul>
       <li><a href="${base}/"${o.current === 'home' ? html` aria-current="page"` : ''}>Home</a></li>
       ${(o.types ?? []).map((t) => html`<li><a href="${base}/directory/${t}"${o.current === t ? html` aria-current="page"` : ''}>${t}</a></li>`)}
-      ${SECTIONS.filter((x) => s.roles.some((r) => ROLES[r]?.includes(x.permission))).map((x) => html`<li><a href="${base}${x.path}"${o.current === x.path ? html` aria-current="page"` : ''}>${x.label}</a></li>`)}
+      ${sectionsFor(s.roles).map((x) => html`<li><a href="${base}${x.path}"${o.current === x.path ? html` aria-current="page"` : ''}>${x.label}</a></li>`)}
     </ul>
   </nav>
   <div class="session">

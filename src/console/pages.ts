@@ -5,6 +5,7 @@
  */
 import { html, type Html } from './html.ts';
 import { consoleBase, layout, type LayoutOpts } from './layout.ts';
+import { sectionsFor } from './sections.ts';
 
 export function landingPage(tenant: string, opts: { configured: boolean; sessionsEnabled: boolean; signedOut?: boolean; ended?: boolean }): string {
   const base = consoleBase(tenant);
@@ -33,11 +34,16 @@ ${ready
 export function homePage(o: LayoutOpts): string {
   const base = consoleBase(o.tenant);
   return layout({ ...o, current: 'home' }, html`
-<h1>Directory</h1>
+<h1>Staff console</h1>
+<h2>Directory</h2>
 <p>Choose a kind of record to search and browse.</p>
 <ul>
   ${(o.types ?? []).map((t) => html`<li><a href="${base}/directory/${t}">${t}</a></li>`)}
 </ul>
+${o.session && sectionsFor(o.session.roles).length ? html`<h2>Your other sections</h2>
+<ul>
+  ${sectionsFor(o.session.roles).map((x) => html`<li><a href="${base}${x.path}">${x.label}</a></li>`)}
+</ul>` : ''}
 `);
 }
 

@@ -2,7 +2,7 @@
  * The console's sections beyond the directory, in navigation order. Each page module adds its entry here; the layout
  * shows an entry only to users whose roles grant its permission (the server enforces it on every route anyway).
  */
-import type { Permission } from '../auth/permissions.ts';
+import { ROLES, type Permission } from '../auth/permissions.ts';
 
 export interface ConsoleSection { path: string; label: string; permission: Permission }
 
@@ -15,3 +15,8 @@ export const SECTIONS: ConsoleSection[] = [
   { path: '/admin/clients', label: 'SMART clients', permission: 'clients:manage' },
   { path: '/admin/idp', label: 'Single sign-on', permission: 'tenant:admin' },
 ];
+
+/** The sections a user with these roles may open. */
+export function sectionsFor(roles: readonly string[]): ConsoleSection[] {
+  return SECTIONS.filter((x) => roles.some((r) => ROLES[r]?.includes(x.permission)));
+}
