@@ -48,7 +48,7 @@ export class RegistrySearchEngine implements SearchEngine {
     const req = this.parse(resourceType, query, { baseUrl: '', strict: true, defaultCount: limit, maxCount: limit });
     req.sort = [];
     await resolveTargets(tx, req);
-    await planHas(tx, req);
+    await planCriteria(tx, req);
     const q = pageQuery(req, tx.tenant, Math.max(1, Math.floor(limit)), undefined);
     const { rows } = await tx.query(q.text, q.values);
     return rows.map((r) => r.id as string);
@@ -63,7 +63,7 @@ export class RegistrySearchEngine implements SearchEngine {
   async search(tx: TenantTx, resourceType: string, query: QueryPairs, opts: SearchOptions): Promise<SearchResult> {
     const req = this.parse(resourceType, query, opts);
     await resolveTargets(tx, req);
-    await planHas(tx, req);
+    await planCriteria(tx, req);
     const signature = sortSignature(req.sort);
     const cursor = req.cursor ? decodeCursor(req.cursor, signature) : undefined;
     const summaryCount = req.summary === 'count';
@@ -159,24 +159,56 @@ export async function resolveTargets(tx: TenantTx, req: SearchRequest): Promise<
   for (const r of rows) req.resolved.set(`${r.resource_type}/${r.id}`, Number(r.rid));
 }
 
-/** Sources counted up to this many are probed; more, and the candidates are walked instead. */
+/** With a driver or a `_sort`: `_has` sources counted up to this many are probed; more, and the candidates are walked. */
 export const HAS_PROBE_LIMIT = 2500;
+/** A `_has` alone in rid order: up to this many sources are probed, up to HAS_SCAN_MIN hashed, more probed per referrer. */
+export const HAS_HASH_MIN = 300;
+export const HAS_SCAN_MIN = 10000;
+/** A chain driving a page in rid order: up to this many matching targets are collected, more walked. */
+export const CHAIN_WALK_MIN = 100;
+/** A string prefix driving a page in rid order: up to this many matching values are collected, more walked. */
+export const PREFIX_WALK_MIN = 2500;
 
 /**
- * Chooses how each top-level `_has` runs, from a bounded count of its matching sources (an index-only scan of at most
- * HAS_PROBE_LIMIT entries). Few sources: probe their references (cost ∝ sources). Many: walk the candidates in rid
- * order, checking each one's referrers, which stops after a page (cost ∝ page / density). PostgreSQL's own choice
- * here rests on join estimates that are off by orders of magnitude for popular values.
+ * Chooses how the criteria whose cost depends on how many rows match run, from bounded counts (index-only scans of at
+ * most a few thousand entries, all in one round trip). PostgreSQL's own choice rests on estimates that are off by
+ * orders of magnitude here: string statistics are per table, not per parameter, and join estimates for popular values.
+ *
+ * - `_has` with a driver or `_sort`: few sources → probe their references (cost ∝ sources); many → walk the candidates,
+ *   checking each one's referrers. Alone in rid order: few → probe; some → scan the references in target order against
+ *   the hashed sources; many → the same scan probing each referrer (cost ∝ page / density, sequential index reads).
+ * - The driver of a page in rid order, when it is a chain or a string prefix: few matches → collect and sort them
+ *   (cost ∝ matches); many → walk the parameter's index rows in rid order (search_reference_source,
+ *   search_string_source) and stop after a page (cost ∝ page / density).
  */
-export async function planHas(tx: TenantTx, req: SearchRequest): Promise<void> {
+export async function planCriteria(tx: TenantTx, req: SearchRequest): Promise<void> {
+  const b = new Binder(tx.tenant, req.resolved);
+  const checks: { sql: string; limit: number; apply(n: number): void }[] = [];
+  const ridOrder = req.sort.length === 0;
+  const di = req.criteria.findIndex(canDrive);
   for (const c of req.criteria) {
     if (c.kind !== 'has') continue;
-    const b = new Binder(tx.tenant, req.resolved);
     const set = ridSetSql(c.inner, b);
     if (set === undefined) continue;
-    const { rows } = await tx.query(`SELECT count(*)::int AS n FROM (${set} LIMIT ${HAS_PROBE_LIMIT + 1}) x`, b.values);
-    c.strategy = rows[0].n <= HAS_PROBE_LIMIT ? 'probe' : 'walk';
+    if (ridOrder && di < 0) {
+      checks.push({ sql: set, limit: HAS_SCAN_MIN, apply: (n) => { c.strategy = n <= HAS_HASH_MIN ? 'probe' : n <= HAS_SCAN_MIN ? 'hash' : 'scan'; } });
+    } else {
+      checks.push({ sql: set, limit: HAS_PROBE_LIMIT, apply: (n) => { c.strategy = n <= HAS_PROBE_LIMIT ? 'probe' : 'walk'; } });
+    }
   }
+  const driver = ridOrder && di >= 0 ? req.criteria[di] : undefined;
+  if (driver?.kind === 'chain') {
+    const sets = [...driver.inner.values()].map((inner) => ridSetSql(inner, b));
+    if (sets.every((s) => s !== undefined)) {
+      checks.push({ sql: sets.join(' UNION ALL '), limit: CHAIN_WALK_MIN, apply: (n) => { driver.strategy = n <= CHAIN_WALK_MIN ? 'collect' : 'walk'; } });
+    }
+  } else if (driver?.kind === 'param' && driver.match.op === 'string' && driver.match.mode === 'prefix') {
+    checks.push({ sql: ridSetSql(driver, b)!, limit: PREFIX_WALK_MIN, apply: (n) => { driver.strategy = n <= PREFIX_WALK_MIN ? 'collect' : 'walk'; } });
+  }
+  if (checks.length === 0) return;
+  // ($1, the tenant, is named even when no set uses it, e.g. :contains, whose function reads the tenant itself)
+  const { rows } = await tx.query(`SELECT $1::text AS tenant, ${checks.map((k, i) => `(SELECT count(*)::int FROM (${k.sql} LIMIT ${k.limit + 1}) x${i}) AS n${i}`).join(', ')}`, b.values);
+  checks.forEach((k, i) => k.apply(rows[0][`n${i}`]));
 }
 
 /** The planner's row estimate for the criteria (no execution). */

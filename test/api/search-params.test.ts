@@ -426,3 +426,92 @@ describe('_has strategies', () => {
     }
   });
 });
+
+describe('planned strategies (collect or walk, probe, hash or scan)', () => {
+  type Engine = import('../../src/search/search-engine.ts').RegistrySearchEngine;
+  type Req = import('../../src/search/parse/query.ts').SearchRequest;
+  /** Every page (2 rows each, through keyset cursors) of the query with the strategies `force` sets, in order; and the count. */
+  async function pages(type: string, q: [string, string][], force: (req: Req) => void): Promise<{ ids: string[]; count: number }> {
+    const { pageQuery, countQuery } = await import('../../src/search/sql/page.ts');
+    const { resolveTargets, planCriteria } = await import('../../src/search/search-engine.ts');
+    const engine = srv.services.search as unknown as Engine;
+    return srv.database.db.withTenant(srv.tenant, async (tx) => {
+      const req = engine.parse(type, q, { baseUrl: base, strict: true, defaultCount: 2, maxCount: 2 });
+      await resolveTargets(tx, req);
+      await planCriteria(tx, req);
+      force(req);
+      const out: string[] = [];
+      let cursor: import('../../src/search/sql/page.ts').CursorState | undefined;
+      for (let i = 0; i < 50; i++) {
+        const sql = pageQuery(req, srv.tenant, 3, cursor);
+        const { rows } = await tx.query(sql.text, sql.values);
+        out.push(...rows.slice(0, 2).map((r) => r.id as string));
+        if (rows.length <= 2) break;
+        cursor = { v: 1, s: '', k: [], t: Number(rows[1].rid) };
+      }
+      const c = countQuery(req, srv.tenant);
+      return { ids: out, count: (await tx.query(c.text, c.values)).rows[0].n as number };
+    });
+  }
+
+  test('the planner picks collect and probe for a small directory', async () => {
+    const { resolveTargets, planCriteria } = await import('../../src/search/search-engine.ts');
+    const engine = srv.services.search as unknown as Engine;
+    const plan = (type: string, q: [string, string][]) => srv.database.db.withTenant(srv.tenant, async (tx) => {
+      const req = engine.parse(type, q, { baseUrl: base, strict: true, defaultCount: 20, maxCount: 20 });
+      await resolveTargets(tx, req);
+      await planCriteria(tx, req);
+      return req.criteria.map((c) => ('strategy' in c ? c.strategy : undefined));
+    });
+    assert.deepEqual(await plan('PractitionerRole', [['location.address-city', 'Anytown']]), ['collect']);
+    assert.deepEqual(await plan('Practitioner', [['name', 'smi']]), ['collect']);
+    assert.deepEqual(await plan('Practitioner', [['name', 'smi'], ['_sort', 'family']]), [undefined], 'sorted: the whole set is read anyway');
+    assert.deepEqual(await plan('Practitioner', [['_has:PractitionerRole:practitioner:specialty', `${NUCC}|207R00000X`]]), ['probe']);
+    assert.deepEqual(await plan('PractitionerRole', [['practitioner.name:contains', 'smi']]), ['collect'], ':contains inside a chain (the tenant is bound though unused)');
+  });
+
+  test('every strategy gives the same pages, in the same order, and the same count', async () => {
+    const chains: [string, [string, string][]][] = [
+      ['PractitionerRole', [['location.address-city', 'Anytown']]],
+      ['PractitionerRole', [['location.address-city', 'Anytown'], ['specialty', '207R00000X']]],
+      ['PractitionerRole', [['practitioner.name', 'smith,solo']]],
+      ['PractitionerRole', [['location.organization.name', 'hartford general']]],
+      ['PractitionerRole', [['network.name', 'nothing']]],
+      ['PractitionerRole', [['practitioner.name:contains', 'smi']]],
+      ['Practitioner', [['name', 's']]],
+      ['Practitioner', [['name', 'smith,HANS']]],
+      ['Organization', [['name', 'hart,burr'], ['type', 'fac']]],
+      ['Location', [['address-city', 'any']]],
+      ['Location', [['address', 'anytown']]],
+      ['Organization', [['name', 'zzz']]],
+    ];
+    for (const [type, q] of chains) {
+      const answers = [];
+      for (const strategy of ['collect', 'walk', undefined] as const) {
+        answers.push(await pages(type, q, (req) => { for (const c of req.criteria) if (c.kind === 'chain' || c.kind === 'param') c.strategy = strategy; }));
+      }
+      assert.deepEqual(answers[1], answers[0], `${type}?${new URLSearchParams(q)} walk = collect`);
+      assert.deepEqual(answers[2], answers[0], `${type}?${new URLSearchParams(q)} unplanned = collect`);
+      assert.equal(answers[0].count, answers[0].ids.length);
+      assert.equal(new Set(answers[0].ids).size, answers[0].ids.length, 'no duplicates across pages');
+    }
+    const has: [string, [string, string][]][] = [
+      ['Practitioner', [['_has:PractitionerRole:practitioner:specialty', `${NUCC}|207R00000X`]]],
+      ['Practitioner', [['_has:PractitionerRole:practitioner:specialty:not', '207R00000X']]],
+      ['Practitioner', [['_has:PractitionerRole:practitioner:location.address-city', 'Anytown']]],
+      ['Organization', [['_has:OrganizationAffiliation:participating-organization:location', 'Location/HospLoc2']]],
+      ['Location', [['_has:HealthcareService:location:_has:OrganizationAffiliation:service:network', 'Organization/AcmeofCTStdNet']]],
+      ['Location', [['_has:PractitionerRole:location:specialty', '207R00000X'], ['_has:PractitionerRole:location:practitioner', 'Practitioner/JoeSmith']]],
+      ['Organization', [['_has:PractitionerRole:organization:specialty', '207R00000X'], ['_id', 'Hospital,BurrClinic']]],
+    ];
+    for (const [type, q] of has) {
+      const answers = [];
+      for (const strategy of ['probe', 'walk', 'hash', 'scan', undefined] as const) {
+        answers.push(await pages(type, q, (req) => { for (const c of req.criteria) if (c.kind === 'has') c.strategy = strategy; }));
+      }
+      for (let i = 1; i < answers.length; i++) assert.deepEqual(answers[i], answers[0], `${type}?${new URLSearchParams(q)} strategy ${i} = probe`);
+      assert.ok(answers[0].ids.length > 0, `${type}?${new URLSearchParams(q)} finds something`);
+      assert.equal(answers[0].count, answers[0].ids.length);
+    }
+  });
+});

@@ -20,7 +20,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { openDatabase, type Database } from '../../src/storage/db.ts';
 import { writeBatch } from '../../src/storage/resource-store.ts';
 import { createSearchEngine } from '../../src/search/index.ts';
-import { planHas, resolveTargets } from '../../src/search/search-engine.ts';
+import { planCriteria, resolveTargets } from '../../src/search/search-engine.ts';
 import { pageQuery } from '../../src/search/sql/page.ts';
 import { expandForward, forwardQuery } from '../../src/search/sql/include.ts';
 import { INDEX_TABLES } from '../../src/search/index/indexer.ts';
@@ -123,7 +123,7 @@ async function planCheck(database: Database, tenant: string, url: string): Promi
       walk(plan.Plan);
     };
     await resolveTargets(tx, req);
-    await planHas(tx, req);
+    await planCriteria(tx, req);
     const page = pageQuery(req, tenant, req.count + 1, undefined);
     await explain(page);
     if (req.includes.length) {

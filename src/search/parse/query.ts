@@ -26,18 +26,26 @@ export type Match =
 export type ColumnMatch = { op: 'missing'; missing: boolean } | { op: 'id'; values: string[]; not: boolean } | { op: 'date'; values: DateValue[] };
 
 export type Criterion =
-  /** A value test on one parameter of the resource itself. */
-  | { kind: 'param'; type: string; param: SearchParam; match: Match }
+  /**
+   * A value test on one parameter of the resource itself. `strategy` (string prefixes driving a page in rid order, see
+   * search-engine.ts planCriteria): collect the matches and sort them, or walk the parameter's values in rid order.
+   */
+  | { kind: 'param'; type: string; param: SearchParam; match: Match; strategy?: 'collect' | 'walk' }
   /** `_id` / `_lastUpdated`, which are columns of `resources`. */
   | { kind: 'column'; type: string; column: '_id' | '_lastUpdated'; match: ColumnMatch }
-  /** `ref.chained=value`: the resource references (through `param`) a resource of one of the types matching `inner`. */
-  | { kind: 'chain'; type: string; param: SearchParam; inner: Map<string, Criterion> }
+  /**
+   * `ref.chained=value`: the resource references (through `param`) a resource of one of the types matching `inner`.
+   * `strategy` (when it drives a page in rid order): collect the references to the matching targets and sort them, or
+   * walk the parameter's references in rid order against the hashed target set.
+   */
+  | { kind: 'chain'; type: string; param: SearchParam; inner: Map<string, Criterion>; strategy?: 'collect' | 'walk' }
   /**
    * `_has:Source:ref:criterion`: some Source resource matching `inner` references this one through `ref`. `strategy`
-   * is chosen before the query is built (see search-engine.ts planHas): probe the few sources' references, or walk
-   * the candidates checking each one's referrers.
+   * is chosen before the query is built (see search-engine.ts planCriteria): probe the few sources' references; walk
+   * the candidates checking each one's referrers; or (pages in rid order with no other driver) scan the references in
+   * target order against the hashed sources (`hash`) or probing each referrer (`scan`).
    */
-  | { kind: 'has'; type: string; source: string; ref: SearchParam; inner: Criterion; strategy?: 'probe' | 'walk' };
+  | { kind: 'has'; type: string; source: string; ref: SearchParam; inner: Criterion; strategy?: 'probe' | 'walk' | 'hash' | 'scan' };
 
 export interface SortKey { name: string; desc: boolean; param?: SearchParam; column?: '_id' | '_lastUpdated'; near?: boolean }
 

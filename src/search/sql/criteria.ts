@@ -107,7 +107,7 @@ function uriAncestors(uri: string): string[] {
 }
 
 /** The rids matching a positive parameter test; undefined for the negations (:not, :missing=true). */
-function paramSet(p: SearchParam, m: Match, b: Binder): string | undefined {
+function paramSet(p: SearchParam, m: Match, b: Binder, strategy?: 'collect' | 'walk'): string | undefined {
   switch (m.op) {
     case 'missing':
       if (m.missing) return undefined;
@@ -128,7 +128,14 @@ function paramSet(p: SearchParam, m: Match, b: Binder): string | undefined {
       if (m.mode === 'exact') {
         return setIndex(b, 'search_string', p.pid, (a) => or(m.values.map((v) => `(${a}.norm = ${b.add(normalizeString(v))} AND ${a}.exact = ${b.add(v)})`)));
       }
-      return setIndex(b, 'search_string', p.pid, (a) => prefixCond(`${a}.norm`, m.values.map(normalizeString), b));
+      if (strategy === 'walk') {
+        // the same test, written so it cannot be a range of search_string_value: the page walks search_string_source
+        // (tenant_id, pid, rid) INCLUDE (norm) in rid order and stops after a page of matches
+        return setIndex(b, 'search_string', p.pid, (a) => or(m.values.map(normalizeString).map((n) => `left(${a}.norm, ${[...n].length}) = ${b.add(n)}`)));
+      }
+      // collect: the value index's range, sorted afterwards (OFFSET 0 keeps the planner from walking instead on its
+      // estimate, which is per table, not per parameter)
+      return `${setIndex(b, 'search_string', p.pid, (a) => prefixCond(`${a}.norm`, m.values.map(normalizeString), b))}${strategy === 'collect' ? ' OFFSET 0' : ''}`;
     case 'reference':
       return refSet(p, m, b);
     case 'date':
@@ -185,7 +192,7 @@ function selfValidating(c: Criterion): boolean {
 export function ridSetSql(c: Criterion, b: Binder): string | undefined {
   switch (c.kind) {
     case 'param':
-      return paramSet(c.param, c.match, b);
+      return paramSet(c.param, c.match, b, c.strategy);
     case 'column':
       return c.match.op === 'missing' ? undefined : columnSet(c.type, c.match, b);
     case 'chain': {
@@ -195,13 +202,28 @@ export function ridSetSql(c: Criterion, b: Binder): string | undefined {
         const cond = criterionSql(inner, `${ref}.target_rid`, b);
         return selfValidating(inner) ? cond : `(${cond} AND ${liveSql(`${ref}.target_rid`, type, b)})`;
       });
-      return `SELECT ${ref}.rid FROM search_reference ${ref} WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.param.pid)} AND ${or(perType)}`;
+      // walk: `OR false` keeps the target set a hashed subplan (PostgreSQL only turns top-level IN into joins), so the
+      // page scans search_reference_source in rid order and stops after a page of matches
+      const cond = c.strategy === 'walk' ? `(${or(perType)} OR false)` : or(perType);
+      return `SELECT ${ref}.rid FROM search_reference ${ref} WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.param.pid)} AND ${cond}${c.strategy === 'collect' ? ' OFFSET 0' : ''}`;
     }
     case 'has': {
       // the referencing rows exist only for live sources; whether a target_rid is a live resource of c.type is the
       // caller's check (the page query's own resources row, the driver's index rows, or liveSql inside a chain)
       if (c.strategy === 'walk') return undefined;
       const ref = b.alias('ref');
+      if (c.strategy === 'hash' || c.strategy === 'scan') {
+        // the references in target order (search_reference_target), each referrer checked against the hashed sources
+        // (`OR false` keeps them a hashed subplan) or probed: a page in rid order stops after its last target
+        // page (cost ∝ page / density, sequential index reads); the CASE checks that a matching target is a live
+        // resource of the type only after its referrer matched (PostgreSQL would order the two by cost)
+        const inner = ridSetSql(c.inner, b);
+        const check = inner === undefined ? criterionSql(c.inner, `${ref}.rid`, b)
+          : c.strategy === 'hash' ? `(${ref}.rid IN (${inner}) OR false)` : `EXISTS (SELECT 1 FROM (${inner}) z WHERE z.rid = ${ref}.rid OFFSET 0)`;
+        return `SELECT ${ref}.target_rid AS rid FROM search_reference ${ref}
+           WHERE ${ref}.tenant_id = $1 AND ${ref}.pid = ${b.add(c.ref.pid)} AND ${ref}.target_rid > 0
+             AND CASE WHEN ${check} THEN ${liveCheck(`${ref}.target_rid`, c.type, b)} ELSE false END`;
+      }
       const inner = c.strategy === 'probe' ? ridSetSql(c.inner, b) : undefined;
       if (inner !== undefined) {
         // few sources: each one's reference rows, probed by rid (OFFSET 0 keeps the planner from flattening the probe)
@@ -243,8 +265,20 @@ export function canDrive(c: Criterion): boolean {
   return c.kind !== 'column' && c.kind !== 'has' && selfValidating(c);
 }
 
+
 /** `rid` is a live resource of `type`. */
 function liveSql(rid: string, type: string, b: Binder): string {
   const a = b.alias('l');
   return `${rid} IN (SELECT ${a}.rid FROM resources ${a} WHERE ${a}.tenant_id = $1 AND ${a}.resource_type = ${b.add(type)} AND NOT ${a}.deleted)`;
+}
+
+/** `rid` is a live resource of `type`, checked per row (an index probe; for the few candidates of a page). */
+export function liveCheck(rid: string, type: string, b: Binder): string {
+  const a = b.alias('l');
+  return `EXISTS (SELECT 1 FROM resources ${a} WHERE ${a}.tenant_id = $1 AND ${a}.rid = ${rid} AND ${a}.resource_type = ${b.add(type)} AND NOT ${a}.deleted OFFSET 0)`;
+}
+
+/** A `_has` that scans references in target order (strategy hash or scan): its set holds only live resources of its type, in rid order, so it drives a page. */
+export function drivesInTargetOrder(c: Criterion): boolean {
+  return c.kind === 'has' && (c.strategy === 'hash' || c.strategy === 'scan');
 }

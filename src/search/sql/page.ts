@@ -10,7 +10,7 @@
  */
 import { badRequest } from '../../fhir/outcome/errors.ts';
 import type { SearchRequest, SortKey } from '../parse/query.ts';
-import { Binder, canDrive, criterionSql, ridSetSql } from './criteria.ts';
+import { Binder, canDrive, criterionSql, drivesInTargetOrder, ridSetSql } from './criteria.ts';
 
 export interface CursorState { v: 1; s: string; k: (string | number)[]; t: string | number; back?: true }
 
@@ -65,7 +65,9 @@ function keyExpr(k: SortKey, req: SearchRequest, b: Binder, rid: string, nearDis
  * such a criterion (only negations, `_has`, `_id`/`_lastUpdated`, or none) the type's resources drive instead.
  */
 function driven(req: SearchRequest, b: Binder, rid = 'd.rid'): { from: string; where: string[] } | undefined {
-  const i = req.criteria.findIndex(canDrive);
+  let i = req.criteria.findIndex(canDrive);
+  // else a `_has` planned to scan references in target order (only for pages in rid order)
+  if (i < 0) i = req.criteria.findIndex(drivesInTargetOrder);
   if (i < 0) return undefined;
   const from = ridSetSql(req.criteria[i], b)!;
   const where = req.criteria.filter((_, j) => j !== i).map((c) => criterionSql(c, rid, b));

@@ -13,6 +13,7 @@ import * as m005 from './005-saml-sessions.ts';
 import * as m008 from './008-secrets-at-rest.ts';
 import * as m009 from './009-adequacy-travel-times.ts';
 import * as m010 from './010-console-loads.ts';
+import * as m011 from './011-search-walk-indexes.ts';
 
 export interface Migration { name: string; up(knex: Knex, appRole: string): Promise<void>; down(knex: Knex, appRole: string): Promise<void> }
 
@@ -27,6 +28,7 @@ export const MIGRATIONS: Migration[] = [
   { name: '008-secrets-at-rest', ...m008 },
   { name: '009-adequacy-travel-times', ...m009 },
   { name: '010-console-loads', ...m010 },
+  { name: '011-search-walk-indexes', ...m011 },
 ];
 
 export function migrationSource(appRole: string): Knex.MigrationSource<Migration> {
