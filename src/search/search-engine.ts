@@ -163,11 +163,11 @@ export async function resolveTargets(tx: TenantTx, req: SearchRequest): Promise<
 export const HAS_PROBE_LIMIT = 2500;
 /** A `_has` alone in rid order: up to this many sources are probed, up to HAS_SCAN_MIN hashed, more probed per referrer. */
 export const HAS_HASH_MIN = 300;
-export const HAS_SCAN_MIN = 10000;
+export const HAS_SCAN_MIN = 15000;
 /** A chain driving a page in rid order: up to this many matching targets are collected, more walked. */
-export const CHAIN_WALK_MIN = 100;
+export const CHAIN_WALK_MIN = 160;
 /** A string prefix driving a page in rid order: up to this many matching values are collected, more walked. */
-export const PREFIX_WALK_MIN = 2500;
+export const PREFIX_WALK_MIN = 4500;
 
 /**
  * Chooses how the criteria whose cost depends on how many rows match run, from bounded counts (index-only scans of at
