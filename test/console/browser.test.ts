@@ -7,44 +7,23 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { startTestServer, fhir, EXAMPLES_DIR, type TestServer } from '../helpers/server.ts';
-import { startSamlIdp, type SamlIdp } from '../helpers/saml-idp.ts';
-import { axe, launchBrowser, signIn, tabTo } from '../helpers/console-browser.ts';
+import { fhir, type TestServer } from '../helpers/server.ts';
+import { axe, signIn, startConsoleFixture, tabTo, watchPageErrors, type ConsoleFixture } from '../helpers/console-browser.ts';
 
+let fx: ConsoleFixture;
 let srv: TestServer;
-let idp: SamlIdp;
-let browser: Browser;
 let consoleUrl: string;
 
 before(async () => {
-  srv = await startTestServer();
-  idp = await startSamlIdp();
-  await idp.configureTenant(srv, srv.tenant);
-  consoleUrl = `${srv.url}/t/${srv.tenant}/console/`;
-  // the Plan-Net examples: practitioners, their roles, locations, organizations, networks, plans
-  const files = fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json'));
-  for (const f of files) {
-    const r = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, f), 'utf8'));
-    const put = await fhir(`${srv.base}/${r.resourceType}/${r.id}`, { method: 'PUT', json: r });
-    assert.ok(put.status < 300, `${f}: ${put.status} ${put.text.slice(0, 300)}`);
-  }
-  browser = await launchBrowser();
+  fx = await startConsoleFixture({ examples: true }); // practitioners, roles, locations, organizations, networks, plans
+  ({ srv, consoleUrl } = fx);
 }, { timeout: 600_000 });
-after(async () => {
-  await browser?.close();
-  await idp?.stop();
-  await srv?.close();
-});
+after(async () => { await fx?.close(); });
 
 test('SSO sign-in, search, a practitioner with its roles, keyboard-only walk, sign-out closes the console', { timeout: 600_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await fx.browser.newContext();
   const page = await context.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) pageErrors.push(m.text()); });
+  const pageErrors = watchPageErrors(page);
 
   // landing page: explains SSO, links to the SAML login
   await page.goto(consoleUrl);
@@ -111,7 +90,7 @@ test('SSO sign-in, search, a practitioner with its roles, keyboard-only walk, si
 });
 
 test('an editor edits by keyboard: an invalid edit shows the error by its field and saves nothing; a valid one makes a new version', { timeout: 600_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await fx.browser.newContext();
   const page = await context.newPage();
   await signIn(page, consoleUrl, 'eddie');
   await page.goto(`${consoleUrl}directory/Organization/Acme`);

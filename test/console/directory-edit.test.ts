@@ -8,42 +8,23 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { startTestServer, fhir, EXAMPLES_DIR, type TestServer } from '../helpers/server.ts';
-import { startSamlIdp, type SamlIdp } from '../helpers/saml-idp.ts';
-import { axe, launchBrowser, signIn, tabTo } from '../helpers/console-browser.ts';
+import { fhir, type TestServer } from '../helpers/server.ts';
+import { axe, signIn, startConsoleFixture, tabTo, watchPageErrors, type ConsoleFixture } from '../helpers/console-browser.ts';
 
+let fx: ConsoleFixture;
 let srv: TestServer;
-let idp: SamlIdp;
-let browser: Browser;
 let consoleUrl: string;
 
 before(async () => {
-  srv = await startTestServer();
-  idp = await startSamlIdp();
-  await idp.configureTenant(srv, srv.tenant);
-  consoleUrl = `${srv.url}/t/${srv.tenant}/console/`;
-  for (const f of fs.readdirSync(EXAMPLES_DIR).filter((x) => x.endsWith('.json'))) {
-    const r = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, f), 'utf8'));
-    const put = await fhir(`${srv.base}/${r.resourceType}/${r.id}`, { method: 'PUT', json: r });
-    assert.ok(put.status < 300, `${f}: ${put.status} ${put.text.slice(0, 300)}`);
-  }
-  browser = await launchBrowser();
+  fx = await startConsoleFixture({ examples: true });
+  ({ srv, consoleUrl } = fx);
 }, { timeout: 600_000 });
-after(async () => {
-  await browser?.close();
-  await idp?.stop();
-  await srv?.close();
-});
+after(async () => { await fx?.close(); });
 
 test('an editor creates a Location, edits it, is refused an invalid edit, reads the history diff and deletes it after confirming', { timeout: 600_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await fx.browser.newContext();
   const page = await context.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) pageErrors.push(m.text()); });
+  const pageErrors = watchPageErrors(page);
   await signIn(page, consoleUrl, 'eddie');
 
   // search with the accepting-new-patients filter (a real indexed search parameter)
@@ -124,7 +105,7 @@ test('an editor creates a Location, edits it, is refused an invalid edit, reads 
 });
 
 test('keyboard only (Tab/Enter): an editor opens a practitioner, edits its name and phone, and sees the new version', { timeout: 600_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await fx.browser.newContext();
   const page = await context.newPage();
   await signIn(page, consoleUrl, 'eddie');
   const before = (await fhir(`${srv.base}/Practitioner/JoeSmith`)).body;
@@ -160,7 +141,7 @@ test('keyboard only (Tab/Enter): an editor opens a practitioner, edits its name 
 });
 
 test('a viewer sees no create, edit or delete controls', { timeout: 600_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await fx.browser.newContext();
   const page = await context.newPage();
   await signIn(page, consoleUrl, 'victor');
   await page.goto(`${consoleUrl}directory/Organization`);

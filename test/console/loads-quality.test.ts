@@ -12,16 +12,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'csv-parse/sync';
 import type { Browser } from 'playwright-core';
-import { startTestServer, fhir, type TestServer } from '../helpers/server.ts';
-import { startSamlIdp, type SamlIdp } from '../helpers/saml-idp.ts';
-import { axe, launchBrowser, signIn } from '../helpers/console-browser.ts';
-import type { StaffSessions } from '../../src/auth/sessions/store.ts';
+import { fhir, type TestServer } from '../helpers/server.ts';
+import { axe, signIn, staffSession, startConsoleFixture, watchPageErrors, type ConsoleFixture } from '../helpers/console-browser.ts';
 import { loadResources } from '../../src/ingest/loader.ts';
 import { isValidNpi } from '../../src/validation/npi.ts';
 import { npiLuhnOk } from '../../src/console/quality/checks.ts';
 
+let fx: ConsoleFixture;
 let srv: TestServer;
-let idp: SamlIdp;
 let browser: Browser;
 let consoleUrl: string;
 
@@ -53,29 +51,22 @@ const NDJSON = [
 ].join('\n') + '\n';
 
 before(async () => {
-  srv = await startTestServer();
-  idp = await startSamlIdp();
-  await idp.configureTenant(srv, srv.tenant);
-  consoleUrl = `${srv.url}/t/${srv.tenant}/console/`;
-  for (const r of SEED) {
-    const put = await fhir(`${srv.base}/${r.resourceType}/${r.id}`, { method: 'PUT', json: r });
-    assert.ok(put.status < 300, `${r.id}: ${put.status} ${put.text.slice(0, 300)}`);
-  }
-  // q-org-old was last verified 120 days ago
-  await srv.services.db.withTenant(srv.tenant, (tx) => tx.query(
-    `UPDATE resources SET last_updated = now() - interval '120 days' WHERE tenant_id = $1 AND resource_type = 'Organization' AND id = 'q-org-old'`, [srv.tenant]));
-  browser = await launchBrowser();
+  fx = await startConsoleFixture({
+    seed: async (s) => {
+      for (const r of SEED) {
+        const put = await fhir(`${s.base}/${r.resourceType}/${r.id}`, { method: 'PUT', json: r });
+        assert.ok(put.status < 300, `${r.id}: ${put.status} ${put.text.slice(0, 300)}`);
+      }
+      // q-org-old was last verified 120 days ago
+      await s.services.db.withTenant(s.tenant, (tx) => tx.query(
+        `UPDATE resources SET last_updated = now() - interval '120 days' WHERE tenant_id = $1 AND resource_type = 'Organization' AND id = 'q-org-old'`, [s.tenant]));
+    },
+  });
+  ({ srv, browser, consoleUrl } = fx);
 }, { timeout: 600_000 });
-after(async () => {
-  await browser?.close();
-  await idp?.stop();
-  await srv?.close();
-});
+after(async () => { await fx?.close(); });
 
-const session = async (roles: string[]) => {
-  const { token, session: s } = await (srv.services.sessions as StaffSessions).create(srv.tenant, { userId: `${roles[0]}@plan.example`, roles });
-  return { cookie: `plannet_session=${token}`, csrf: s.csrfToken as string };
-};
+const session = (roles: string[]) => staffSession(srv, `${roles[0]}@plan.example`, roles);
 const loadsUrl = () => `${srv.url}/t/${srv.tenant}/console/loads`;
 
 function multipart(fields: [string, string][], file: { name: string; type: string; body: string }, boundary = '----lqtestboundary7MA4YWxkTrZu0gW') {
@@ -95,9 +86,7 @@ test('the dashboard\'s SQL NPI check digit agrees with the validator\'s', async 
 test('an editor uploads NDJSON with drag and drop and progress, and sees the summary; the records are stored', { timeout: 600_000 }, async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) pageErrors.push(m.text()); });
+  const pageErrors = watchPageErrors(page);
   await signIn(page, consoleUrl, 'eddie');
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Loads' }).click();
   await page.waitForURL(/\/console\/loads$/);

@@ -14,9 +14,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { startSamlIdp, type SamlIdp } from '../helpers/saml-idp.ts';
-import { axe, launchBrowser, signIn, tabTo } from '../helpers/console-browser.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { axe, signIn, startConsoleFixture, tabTo, watchPageErrors, type ConsoleFixture } from '../helpers/console-browser.ts';
 import type { StaffSessions } from '../../src/auth/sessions/store.ts';
 import { SamlConfigStore } from '../../src/auth/saml/idp-config.ts';
 import { jobRunnerOf } from '../../src/jobs/runner.ts';
@@ -30,26 +29,20 @@ const RESOURCES = [
     specialty: [{ coding: [{ system: 'http://nucc.org/provider-taxonomy', code: '207Q00000X' }] }], location: [{ reference: 'Location/l1' }] },
 ];
 
+let fx: ConsoleFixture;
 let srv: TestServer;
-let idp: SamlIdp;
 let browser: Browser;
 let consoleUrl: string;
 
 before(async () => {
-  srv = await startTestServer();
-  idp = await startSamlIdp();
-  await idp.configureTenant(srv, srv.tenant);
-  consoleUrl = `${srv.url}/t/${srv.tenant}/console/`;
-  await srv.services.db.withTenant(srv.tenant, async (tx) => {
-    for (const r of RESOURCES) await tx.query(`INSERT INTO resources (tenant_id, resource_type, id, version_id, last_updated, content) VALUES ($1, $2, $3, 1, now(), $4)`, [srv.tenant, r.resourceType, r.id, JSON.stringify(r)]);
+  fx = await startConsoleFixture({
+    seed: (s) => s.services.db.withTenant(s.tenant, async (tx) => {
+      for (const r of RESOURCES) await tx.query(`INSERT INTO resources (tenant_id, resource_type, id, version_id, last_updated, content) VALUES ($1, $2, $3, 1, now(), $4)`, [s.tenant, r.resourceType, r.id, JSON.stringify(r)]);
+    }),
   });
-  browser = await launchBrowser();
+  ({ srv, browser, consoleUrl } = fx);
 }, { timeout: 600_000 });
-after(async () => {
-  await browser?.close();
-  await idp?.stop();
-  await srv?.close();
-});
+after(async () => { await fx?.close(); });
 
 const session = (userId: string, roles: string[]) => (srv.services.sessions as StaffSessions).create(srv.tenant, { userId, roles });
 const form = (cookie: string, fields: Record<string, string>) => ({
@@ -121,9 +114,7 @@ async function download(page: Page, link: ReturnType<Page['locator']>): Promise<
 test('olga starts an export and downloads a file, runs an adequacy report and downloads its CSV, and finds her actions in the audit trail', { timeout: 600_000 }, async () => {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) pageErrors.push(m.text()); });
+  const pageErrors = watchPageErrors(page);
   await signIn(page, consoleUrl, 'olga');
 
   // exports: start one by keyboard, watch it complete without reloading, download a file through its signed link
@@ -252,9 +243,9 @@ test('alice registers a SMART client with a pasted JWKS (a bad one first: field 
   // single sign-on: a bad metadata URL and a bad role are shown next to their fields; then the mapping is saved
   await nav.getByRole('link', { name: 'Single sign-on' }).click();
   await page.waitForURL(/\/admin\/idp$/);
-  assert.match(await page.locator('main').innerText(), new RegExp(idp.entityId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  assert.match(await page.locator('main').innerText(), new RegExp(fx.idp.entityId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   await axe(page, '34-idp');
-  await page.getByLabel('Metadata URL').fill('http://idp.example.org/metadata');
+  await page.getByLabel('Metadata URL').fill('http://fx.idp.example.org/metadata');
   await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Save identity provider' }).click()]);
   await page.locator('#err-metadata_url').waitFor();
   assert.match(await page.locator('#err-metadata_url').innerText(), /https/);
@@ -277,7 +268,7 @@ test('alice registers a SMART client with a pasted JWKS (a bad one first: field 
   const saved = await new SamlConfigStore(srv.services.db, 0).get(srv.tenant);
   assert.deepEqual(saved?.roleMap.staff, ['viewer']);
   assert.deepEqual(saved?.roleMap['plan-admins'], ['admin']);
-  assert.equal(saved?.idpEntityId, idp.entityId, 'the IdP itself is unchanged');
+  assert.equal(saved?.idpEntityId, fx.idp.entityId, 'the IdP itself is unchanged');
   await context.close();
 });
 

@@ -9,7 +9,10 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import { ensureDebianPackage } from './system-packages.ts';
+import { startTestServer, fhir, EXAMPLES_DIR, type TestServer } from './server.ts';
+import { startSamlIdp, type SamlIdp } from './saml-idp.ts';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
+import type { StaffSessions } from '../../src/auth/sessions/store.ts';
 
 export const SCREENSHOTS = path.join(PROJECT_ROOT, 'test-output', 'console');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -52,4 +55,44 @@ export async function signIn(page: Page, consoleUrl: string, username: string): 
   await page.locator('input[name="username"]').fill(username);
   await page.locator('input[name="password"]').fill(`${username}-pass`);
   await Promise.all([page.waitForURL(consoleUrl, { timeout: 60_000 }), page.locator('input[name="password"]').press('Enter')]);
+}
+
+/** Script errors and CSP refusals a page reports, collected so a test can assert there were none. */
+export function watchPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) errors.push(m.text()); });
+  return errors;
+}
+
+export interface ConsoleFixture { srv: TestServer; idp: SamlIdp; browser: Browser; consoleUrl: string; close(): Promise<void> }
+
+/**
+ * What every browser test of the console starts from: the real service with its own tenant, the real SimpleSAMLphp
+ * IdP configured as the tenant's IdP, optionally the Plan-Net IG examples loaded through the FHIR API (`seed` runs
+ * before the browser starts), and headless Chromium.
+ */
+export async function startConsoleFixture(opts: { examples?: boolean; seed?: (srv: TestServer) => Promise<void> } = {}): Promise<ConsoleFixture> {
+  const srv = await startTestServer();
+  const idp = await startSamlIdp();
+  await idp.configureTenant(srv, srv.tenant);
+  if (opts.examples) {
+    for (const f of fs.readdirSync(EXAMPLES_DIR).filter((x) => x.endsWith('.json'))) {
+      const r = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, f), 'utf8'));
+      const put = await fhir(`${srv.base}/${r.resourceType}/${r.id}`, { method: 'PUT', json: r });
+      assert.ok(put.status < 300, `${f}: ${put.status} ${put.text.slice(0, 300)}`);
+    }
+  }
+  await opts.seed?.(srv);
+  const browser = await launchBrowser();
+  return {
+    srv, idp, browser, consoleUrl: `${srv.url}/t/${srv.tenant}/console/`,
+    async close() { await browser.close(); await idp.stop(); await srv.close(); },
+  };
+}
+
+/** A staff session made directly (no browser, no IdP), for HTTP tests: its cookie header and CSRF token. */
+export async function staffSession(srv: TestServer, userId: string, roles: string[], tenant = srv.tenant): Promise<{ cookie: string; csrf: string }> {
+  const { token, session } = await (srv.services.sessions as StaffSessions).create(tenant, { userId, roles });
+  return { cookie: `plannet_session=${token}`, csrf: session.csrfToken };
 }
