@@ -8,7 +8,8 @@
  *  2. samples realistic values from the data (frequency-weighted: a popular specialty is drawn more often);
  *  3. for each query of the Plan-Net mix, EXPLAIN ANALYZEs its SQL (page query, and include queries) and flags any
  *     Seq Scan over a resource or index table, then runs autocannon at C connections for S seconds, rotating values;
- *  4. crawls `_lastUpdated=gt…` to the end, checking that it sees every match once.
+ *  4. crawls `_lastUpdated=gt…` to the end, checking that it sees every match once;
+ *  5. times the SQL behind every sampled value of each query (idle) and prints the slowest, with its value.
  * Prints req/s, p50 and p99 per query. Defaults: --resources 1000000 --small 5000 --seconds 10 --connections 10.
  */
 import autocannon from 'autocannon';
@@ -33,7 +34,7 @@ const NUCC = 'http://nucc.org/provider-taxonomy';
 const MEDPLUM: Record<string, number> = { specialty: 190, 'location.address-city chain': 180, 'specialty + _include practitioner': 84, 'address-postalcode': 270 };
 
 interface Query { name: string; paths: string[] }
-interface Row { name: string; rps: number; p50: number; p99: number; errors: number; non2xx: number; plan: string; dbMs: number }
+interface Row { name: string; rps: number; p50: number; p99: number; errors: number; non2xx: number; plan: string; dbMs: number; worst?: { ms: number; value: string } }
 
 function practitionersFor(target: number): number {
   let p = Math.max(10, Math.round(target / 3.1));
@@ -136,6 +137,34 @@ async function planCheck(database: Database, tenant: string, url: string): Promi
   }, { readOnly: true });
 }
 
+/**
+ * The slowest value: for every distinct sampled request, the SQL behind its page (target lookup, strategy counts,
+ * page query; best of two runs, idle), and the worst of them with its value.
+ */
+async function worstSql(database: Database, tenant: string, urls: string[]): Promise<{ ms: number; value: string }> {
+  const engine = createSearchEngine();
+  let worst = { ms: 0, value: '' };
+  for (const url of new Set(urls)) {
+    const u = new URL(url);
+    const type = u.pathname.split('/').pop()!;
+    const ms = await database.db.withTenant(tenant, async (tx) => {
+      let best = Infinity;
+      for (let i = 0; i < 2; i++) {
+        const t0 = performance.now();
+        const req = engine.parse(type, [...u.searchParams] as [string, string][], { baseUrl: url.slice(0, url.indexOf(`/${type}?`)), strict: false, defaultCount: 20, maxCount: 1000 });
+        await resolveTargets(tx, req);
+        await planCriteria(tx, req);
+        const page = pageQuery(req, tenant, req.count + 1, undefined);
+        await tx.query(page.text, page.values);
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
+    }, { readOnly: true });
+    if (ms > worst.ms) worst = { ms, value: decodeURIComponent(u.search.slice(1)) };
+  }
+  return worst;
+}
+
 async function cannon(paths: string[], secs: number): Promise<autocannon.Result> {
   let i = 0;
   return autocannon({
@@ -190,19 +219,21 @@ async function runSize(target: number): Promise<void> {
     for (const q of [...mix, { name: '_lastUpdated crawl (page of 100)', paths: [crawlStart] }]) {
       const check = await planCheck(database, tenant, q.paths[0]);
       const crawl = q.name.startsWith('_lastUpdated');
+      const worst = crawl ? undefined : await worstSql(database, tenant, q.paths);
       await (crawl ? crawlCannon(crawlStart, 2) : cannon(q.paths, 2)); // warm-up
       const r = await (crawl ? crawlCannon(crawlStart, seconds) : cannon(q.paths, seconds));
-      rows.push({ name: q.name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, plan: check.flags.length ? `✗ ${check.flags.join(', ')}` : 'index only, no Seq Scan', dbMs: check.dbMs });
+      rows.push({ name: q.name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, plan: check.flags.length ? `✗ ${check.flags.join(', ')}` : 'index only, no Seq Scan', dbMs: check.dbMs, worst });
       const last = rows[rows.length - 1];
       process.stderr.write(`  ${last.name}: ${Math.round(last.rps)} req/s, p99 ${last.p99} ms\n`);
     }
-    console.log(`   ${'query'.padEnd(36)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}  ${'SQL ms¹'.padStart(7)}  plan check${target <= 20_000 ? '  vs Medplum 5.0.10²' : ''}`);
+    console.log(`   ${'query'.padEnd(36)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}  ${'SQL ms¹'.padStart(7)}  ${'worst³'.padStart(7)}  plan check${target <= 20_000 ? '  vs Medplum 5.0.10²' : ''}`);
     for (const r of rows) {
       const mp = MEDPLUM[r.name];
       const vs = target <= 20_000 && mp ? `  ${(r.rps / mp).toFixed(1)}× (${mp} req/s)` : '';
       const bad = r.errors || r.non2xx ? `  errors ${r.errors}, non-2xx ${r.non2xx}` : '';
-      console.log(`   ${r.name.padEnd(36)} ${String(Math.round(r.rps)).padStart(7)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)}  ${r.dbMs.toFixed(1).padStart(7)}  ${r.plan}${vs}${bad}${r.p99 >= 50 ? '  (p99 ≥ 50 ms)' : ''}`);
+      console.log(`   ${r.name.padEnd(36)} ${String(Math.round(r.rps)).padStart(7)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)}  ${r.dbMs.toFixed(1).padStart(7)}  ${(r.worst ? r.worst.ms.toFixed(1) : '–').padStart(7)}  ${r.plan}${vs}${bad}${r.p99 >= 50 ? '  (p99 ≥ 50 ms)' : ''}`);
     }
+    console.log(`   slowest values³: ${rows.filter((r) => r.worst).map((r) => `${r.name} ${r.worst!.ms.toFixed(1)} ms (${r.worst!.value})`).join('; ')}`);
     console.log(`   crawl to the end: ${await crawlToEnd(crawlStart.replace('_count=100', '_count=1000'), `${base}/PractitionerRole?_lastUpdated=gt${encodeURIComponent(crawlFrom)}&_summary=count`)}`);
     console.log(`   service peak RSS ${svc.peakRssMb().toFixed(0)} MB`);
   } finally {
@@ -217,3 +248,4 @@ if (small > 0) await runSize(small);
 if (big > 0) await runSize(big);
 console.log('\n  ¹ EXPLAIN ANALYZE time (planning + execution) of the SQL behind the first request of the query (page query plus include query), measured once, idle.');
 console.log('  ² Medplum 5.0.10 at 10 connections on this machine class (from the issue): specialty 190, location.address-city chain 180, specialty + _include 84, postal code 270 req/s; target ≥ 3×.');
+console.log('  ³ the slowest of the ~200 sampled values: target lookup, strategy counts and page query (no includes), best of two runs each, idle.');
