@@ -22,12 +22,22 @@ export interface HsdRecord {
   acceptingNewPatients: boolean;
 }
 
-export interface HsdColumn { header: string; verified: boolean; value: (r: HsdRecord) => string }
+export interface HsdColumn {
+  header: string;
+  verified: boolean;
+  /**
+   * The value depends only on the county served (it may read `ssa` and nothing else); every other column must not
+   * read `ssa`. hsd-tables.ts encodes the other columns once per site and reuses them for every county the site
+   * serves, and checks both rules (a column breaking them fails loudly rather than writing wrong rows).
+   */
+  county?: true;
+  value: (r: HsdRecord) => string;
+}
 
 export const HSD_LAYOUT_SOURCE = 'seeds/adequacy/hsd-columns.md Part A (third-party spec; NOT verified against the CY2026 HPMS templates)';
 
 export const PROVIDER_COLUMNS: HsdColumn[] = [
-  { header: 'SSA State/County Code', verified: false, value: (r) => r.ssa },
+  { header: 'SSA State/County Code', verified: false, county: true, value: (r) => r.ssa },
   { header: 'Name of Physician or Mid-Level Practitioner', verified: false, value: (r) => r.name },
   { header: 'National Provider Identifier (NPI) Number', verified: false, value: (r) => r.npi },
   { header: 'Provider Specialty Code', verified: false, value: (r) => r.hsdCode },
@@ -41,7 +51,7 @@ export const PROVIDER_COLUMNS: HsdColumn[] = [
 ];
 
 export const FACILITY_COLUMNS: HsdColumn[] = [
-  { header: 'SSA State/County Code', verified: false, value: (r) => r.ssa },
+  { header: 'SSA State/County Code', verified: false, county: true, value: (r) => r.ssa },
   { header: 'Facility or Service Type', verified: false, value: (r) => r.typeName },
   { header: 'Facility Specialty Code', verified: false, value: (r) => r.hsdCode },
   { header: 'National Provider Identifier (NPI) Number', verified: false, value: (r) => r.npi },

@@ -9,6 +9,7 @@ import { countyShapes } from './geo.ts';
 import { countyStatus, typeSummaries, type Row, type Status, type TypeSummary } from './analyze.ts';
 import { FACILITY_COLUMNS, HSD_LAYOUT_SOURCE, PROVIDER_COLUMNS, type HsdRecord } from './hsd-columns.ts';
 import type { County, Rules } from './reference.ts';
+import { csvLine } from './csv.ts';
 
 export const TRAVEL_TIME_NOTE = 'Travel time: not assessed. It needs a road network or a travel-time matrix, and none was uploaded; only great-circle distance was evaluated.';
 
@@ -65,11 +66,7 @@ export const fileBytes = (f: ReportFile): Buffer => (Buffer.isBuffer(f.body) ? f
 
 // ---------- CSV ----------
 
-function csvCell(v: string | number | boolean | null): string {
-  const s = v === null ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-export function csvLine(cells: (string | number | boolean | null)[]): string { return cells.map(csvCell).join(',') + '\n'; }
+export { csvCell, csvLine } from './csv.ts';
 
 export const ADEQUACY_COLUMNS = [
   'network_id', 'ssa_code', 'fips', 'state', 'county', 'designation', 'cms_type_code', 'type_name', 'category',
@@ -267,8 +264,14 @@ export async function pngOf(svg: string): Promise<Buffer> {
   return Buffer.from(r.render().asPng());
 }
 
+/** Where the HSD tables come from: records (small reports, tests) or a source writing the CSV itself (HsdTables). */
+export type HsdInput = { providers: Iterable<HsdRecord>; facilities: Iterable<HsdRecord> } | { csvChunks(kind: 'provider' | 'facility'): Iterable<Buffer> };
+
+const hsdBody = (hsd: HsdInput, kind: 'provider' | 'facility'): Iterable<Buffer> =>
+  ('csvChunks' in hsd ? hsd.csvChunks(kind) : hsdCsvChunks(kind, kind === 'provider' ? hsd.providers : hsd.facilities));
+
 /** Every report file, in a fixed order. */
-export async function renderReport(rows: Row[], counties: County[], meta: ReportMeta, hsd: { providers: Iterable<HsdRecord>; facilities: Iterable<HsdRecord> }, opts: { png?: boolean } = {}): Promise<ReportFile[]> {
+export async function renderReport(rows: Row[], counties: County[], meta: ReportMeta, hsd: HsdInput, opts: { png?: boolean } = {}): Promise<ReportFile[]> {
   const names = ['adequacy.csv', 'hsd-provider-table.csv', 'hsd-facility-table.csv', 'map-all-types.svg', ...meta.mapTypes.map((t) => `map-${t}.svg`), 'chart-share-by-type.svg', ...(opts.png !== false ? ['map-all-types.png'] : []), 'report.html', 'summary.json'];
   const maps = [{ label: 'all types', svg: mapSvg(rows, counties, undefined, 'all types', meta, 'map-all') }];
   const typeNames = new Map(rows.map((r) => [r.type, r.typeName]));
@@ -276,8 +279,8 @@ export async function renderReport(rows: Row[], counties: County[], meta: Report
   const chart = barChartSvg(typeSummaries(rows, counties), meta, 'chart');
   const files: ReportFile[] = [
     { name: 'adequacy.csv', contentType: 'text/csv', body: Buffer.from(adequacyCsv(rows, meta)) },
-    { name: 'hsd-provider-table.csv', contentType: 'text/csv', body: hsdCsvChunks('provider', hsd.providers) },
-    { name: 'hsd-facility-table.csv', contentType: 'text/csv', body: hsdCsvChunks('facility', hsd.facilities) },
+    { name: 'hsd-provider-table.csv', contentType: 'text/csv', body: hsdBody(hsd, 'provider') },
+    { name: 'hsd-facility-table.csv', contentType: 'text/csv', body: hsdBody(hsd, 'facility') },
     ...maps.map((m, i) => ({ name: i === 0 ? 'map-all-types.svg' : `map-${meta.mapTypes[i - 1]}.svg`, contentType: 'image/svg+xml', body: Buffer.from(m.svg) })),
     { name: 'chart-share-by-type.svg', contentType: 'image/svg+xml', body: Buffer.from(chart) },
   ];

@@ -123,7 +123,7 @@ export async function runAdequacy(db: Db, req: AdequacyRequest, onProgress?: (te
     };
     travelTime = travelTimeStatus(meta);
     await onProgress?.(`network ${i + 1} of ${networks.length}: rendering files`);
-    const out = await renderReport(rows, counties, meta, { providers: hsd.records('provider'), facilities: hsd.records('facility') }, { png: req.png });
+    const out = await renderReport(rows, counties, meta, hsd, { png: req.png });
     for (const f of out) files.push(networks.length > 1 ? { ...f, name: `${net}-${f.name}` } : f);
   }
   return { files, rows: rowCount, networks, serviceArea: label, travelTime };

@@ -6,9 +6,10 @@
  * national network), then analyses every US county × every CMS HSD type with criteria (sample beneficiary points
  * in each county polygon) and renders the report files. Prints wall time of each phase and peak RSS.
  *
- *   BENCH_PRACTITIONERS=640000 (default; ≈ 1,000,000 provider-locations)   BENCH_OUT=<dir> to keep the files
- *   BENCH_HSD=1 also builds the HSD tables per county served (every site × every county it serves: millions of
- *   rows at national scale; off by default so the figures stay comparable with earlier runs)
+ *   BENCH_PRACTITIONERS=640000 (default; ≈ 1,000,000 provider-locations)
+ *   BENCH_OUT=<dir> writes the files there while they are rendered (else their bytes are only counted)
+ *   BENCH_HSD=0 leaves out the HSD tables per county served (the full report has them: every site × every county
+ *   it serves, millions of rows at national scale; without them the figures compare with the runs before they existed)
  *
  * Not timed against PostgreSQL: reading the network from the database is a streamed scan (src/adequacy/collect.ts)
  * measured separately by the API tests; this measures the analysis and rendering the issue sets targets for.
@@ -25,11 +26,12 @@ import { renderReport, type ReportMeta } from '../../src/adequacy/outputs.ts';
 import { loadReference, rollUp } from '../../src/adequacy/reference.ts';
 
 const practitioners = Number(process.env.BENCH_PRACTITIONERS ?? 640_000);
-const withHsd = process.env.BENCH_HSD === '1';
+const withHsd = process.env.BENCH_HSD !== '0';
 const ref = loadReference();
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
-const mark = (label: string, since: number) => console.log(`${label.padEnd(44)} ${((performance.now() - since) / 1000).toFixed(1)} s`);
+const rss = () => `RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`;
+const mark = (label: string, since: number) => console.log(`${label.padEnd(44)} ${((performance.now() - since) / 1000).toFixed(1).padStart(5)} s   ${rss()}`);
 
 const positions = new Map<string, [number, number]>();
 const sites: Site[] = [];
@@ -64,14 +66,23 @@ mark(`sample points (${[...points.values()].reduce((n, p) => n + p.length, 0)} i
 const tA = performance.now();
 const hsd = withHsd ? new HsdTables(details, ref) : undefined;
 const rows = analyze({ networkId: 'national', counties, points, sites, types: ref.types, criteria: ref.criteria, rules: ref.rules }, undefined, hsd?.add);
-mark(`analyse ${counties.length} counties × ${ref.types.length} types (${rows.length} rows${hsd ? ', sites served per county' : ''})`, tA);
+mark(`analyse ${counties.length} counties × ${ref.types.length} types (${rows.length} rows${hsd ? `, ${hsd.pairs} (site, county) pairs served` : ''})`, tA);
 const tR = performance.now();
 const meta: ReportMeta = { networkId: 'national', networkName: 'Synthetic national network', serviceArea: 'all US counties', criteriaName: ref.criteria.name, criteriaYear: ref.criteria.year, asOf: '2026-01-01', coverageBasis: basis, mapTypes: ['S03'], locationsWithoutPosition: [], countiesWithoutShape: withoutShape, rules: ref.rules };
-const files = await renderReport(rows, counties, meta, hsd ? { providers: hsd.records('provider'), facilities: hsd.records('facility') } : { providers: [], facilities: [] });
-// the HSD tables are produced as they are written: count their bytes by streaming them, as the job does
+const files = await renderReport(rows, counties, meta, hsd ?? { providers: [], facilities: [] });
+// the HSD tables are produced as they are written: stream them (to BENCH_OUT, or just count the bytes), as the job does
+const out = process.env.BENCH_OUT;
+if (out) fs.mkdirSync(out, { recursive: true });
 let bytes = 0;
-for (const f of files) if (Buffer.isBuffer(f.body)) bytes += f.body.length; else for (const c of f.body) bytes += c.length;
-mark(`render ${files.length} files (${(bytes / 1e6).toFixed(1)} MB)`, tR);
+for (const f of files) {
+  const fd = out ? fs.openSync(path.join(out, f.name), 'w') : undefined;
+  for (const c of Buffer.isBuffer(f.body) ? [f.body] : f.body) {
+    bytes += c.length;
+    if (fd !== undefined) fs.writeSync(fd, c);
+  }
+  if (fd !== undefined) fs.closeSync(fd);
+}
+mark(`render ${files.length} files (${(bytes / 1e6).toFixed(1)} MB${out ? `, written to ${out}` : ''})`, tR);
 const analysisWall = (performance.now() - tGen) / 1000;
 const total = (performance.now() - t0) / 1000;
 const rssMiB = process.resourceUsage().maxRSS / 1024;
@@ -82,12 +93,4 @@ const cpu = process.cpuUsage(cpuGen);
 console.log(`CPU time (points + analysis + rendering): ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; including generation: ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(1)} s`);
 console.log(`peak RSS: ${rssMiB.toFixed(0)} MiB  (target < 1024 MiB)`);
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-if (process.env.BENCH_OUT) {
-  fs.mkdirSync(process.env.BENCH_OUT, { recursive: true });
-  for (const f of files) {
-    const fd = fs.openSync(path.join(process.env.BENCH_OUT, f.name), 'w');
-    for (const c of Buffer.isBuffer(f.body) ? [f.body] : f.body) fs.writeSync(fd, c);
-    fs.closeSync(fd);
-  }
-  console.log(`files in ${process.env.BENCH_OUT}`);
-}
+console.log(`settings: BENCH_PRACTITIONERS=${practitioners} BENCH_HSD=${withHsd ? 1 : 0}${out ? ` BENCH_OUT=${out}` : ''}`);

@@ -3,7 +3,7 @@
  * counties without times and criteria without max minutes stay "not assessed"; the dense path filters by time too),
  * properties (a matrix where everything is 0 minutes changes nothing but the time columns; the sites reported as
  * serving a county are exactly those within reach of one of its points, by brute force) and the HSD rows per county
- * served.
+ * served (known rows, and the byte-level writer against the record-by-record definition on awkward values).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,9 @@ import { EARTH_RADIUS_MILES, haversineMiles, type SamplePoint } from '../../src/
 import { loadReference, type County, type CriteriaSet } from '../../src/adequacy/reference.ts';
 import { HsdTables } from '../../src/adequacy/hsd-tables.ts';
 import type { SiteDetail } from '../../src/adequacy/collect.ts';
+import type { HsdRecord } from '../../src/adequacy/hsd-columns.ts';
+import { fileBytes, hsdCsvChunks } from '../../src/adequacy/outputs.ts';
+import { BED_TYPE, rollUp } from '../../src/adequacy/reference.ts';
 
 const ref = loadReference();
 const S03 = ref.typeByCode.get('S03')!;
@@ -137,4 +140,53 @@ test('HSD rows per county served: one row per county a site serves, under that c
   assert.deepEqual(rows.map((r) => `${r.ssa} ${r.name} ${r.hsdCode}`), ['99005 Dr Near 001', '99005 Dr Far 002', '99005 Dr Near 002', '99010 Dr Near 001', '99010 Dr Near 002']);
   assert.deepEqual([...hsd.records('facility')], []);
   assert.equal([...hsd.records('provider')].length, 5); // re-iterable
+});
+
+/** The HSD rows as first defined, record by record: per county (SSA order) one record per key, the first served wins, sorted by key. */
+function hsdRecordsByDefinition(details: SiteDetail[], served: [County, string, number[]][], kind: 'provider' | 'facility'): HsdRecord[] {
+  const key = (r: HsdRecord) => `${r.hsdCode}|${r.npi}|${r.name}|${r.street}|${r.city}|${r.zip}`;
+  const byCounty = new Map<string, { county: County; rows: Map<string, HsdRecord> }>();
+  for (const [c, type, refs] of served) {
+    let e = byCounty.get(c.fips);
+    if (!e) byCounty.set(c.fips, e = { county: c, rows: new Map() });
+    for (const i of refs) {
+      const d = details[i];
+      for (const code of d.codes) {
+        if (rollUp(code) !== type) continue;
+        const t = ref.typeByCode.get(rollUp(code));
+        if ((t?.category ?? d.kind) !== kind) continue;
+        const rec: HsdRecord = { ssa: c.ssa, name: d.name, npi: d.npi, hsdCode: code, typeName: t?.name ?? '', street: d.street, city: d.city, state: d.state, zip: d.zip,
+          group: d.group, beds: kind === 'facility' && rollUp(code) === BED_TYPE ? d.beds : null, acceptingNewPatients: d.accepting };
+        if (!e.rows.has(key(rec))) e.rows.set(key(rec), rec);
+      }
+    }
+  }
+  return [...byCounty.values()].sort((a, b) => (a.county.ssa < b.county.ssa ? -1 : a.county.ssa > b.county.ssa ? 1 : 0))
+    .flatMap(({ rows }) => [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r));
+}
+
+test('property: the HSD tables as bytes equal the record-by-record definition (quotes, separators, prefixes, duplicates, several calls per county)', () => {
+  // values chosen to collide: '|' inside fields, one value a prefix of another, quotes and commas, non-ASCII, empty
+  const word = fc.constantFrom('', 'a', 'ab', 'a|', 'a|b', '|', 'b', 'Dr "Q", Jr', 'x,y', 'é', 'line\nbreak');
+  const codes = fc.subarray(['001', '002', '007', '011', 'S03', '040', '041', '068', '999'], { minLength: 1 });
+  const detail = fc.record({ name: word, npi: fc.constantFrom('', '1234567893', '123'), codes, kind: fc.constantFrom('provider' as const, 'facility' as const),
+    street: word, city: word, state: word, zip: fc.constantFrom('', '0', '00000'), group: word, beds: fc.nat({ max: 500 }), accepting: fc.boolean() });
+  const types = ['S03', '007', '011', '040', '041', '068'].map((c) => ref.typeByCode.get(c)!);
+  const counties = [county('99001', '99020'), county('99002', '99010'), county('99003', '99030')];
+  fc.assert(fc.property(fc.array(detail, { minLength: 1, maxLength: 25 }), fc.array(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 5 }), fc.array(fc.nat(), { maxLength: 12 })), { maxLength: 12 }),
+    (details, calls) => {
+      const hsd = new HsdTables(details, ref);
+      const served: [County, string, number[]][] = [];
+      for (const [c, t, picks] of calls) {
+        const refs = [...new Set(picks.map((x) => x % details.length))]; // a site once per county and type, as the analysis serves it
+        hsd.add(counties[c], types[t], refs.map((i) => ({ ...site(i, pt, i), ref: i })));
+        served.push([counties[c], types[t].code, refs]);
+      }
+      for (const kind of ['provider', 'facility'] as const) {
+        const expected = hsdRecordsByDefinition(details, served, kind);
+        assert.deepEqual([...hsd.records(kind)], expected);
+        const bytes = fileBytes({ name: 'x', contentType: 'text/csv', body: hsd.csvChunks(kind) });
+        assert.ok(bytes.equals(fileBytes({ name: 'x', contentType: 'text/csv', body: hsdCsvChunks(kind, expected) })), kind);
+      }
+    }), { numRuns: 300 });
 });
