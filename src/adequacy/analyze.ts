@@ -13,7 +13,7 @@ import { EARTH_RADIUS_MILES, haversineMiles, KM_PER_MILE, type SamplePoint } fro
 import { BED_TYPE, requiredShare, type County, type CriteriaSet, type HsdType, type Rules } from './reference.ts';
 
 export interface Site {
-  /** Distinct provider/facility (a practitioner at two locations counts once). */
+  /** Distinct provider/facility (a practitioner at two locations counts once), numbered 0, 1, 2, … (arrays are indexed by it). */
   entity: number;
   types: string[];
   lat: number;
@@ -161,11 +161,17 @@ export type ServedCallback = (county: County, type: HsdType, sites: Site[]) => v
 
 export function analyze(input: AnalysisInput, onProgress?: (done: number, total: number) => void, onServed?: ServedCallback): Row[] {
   const indexes = buildIndexes(input.sites, input.types);
-  const entities = new Map<number, { beds: number; accepting: boolean }>();
+  // per distinct provider: most beds, accepting at any site (typed arrays by entity number: no object per provider)
+  let maxEntity = -1;
   for (const s of input.sites) {
-    const e = entities.get(s.entity);
-    if (!e) entities.set(s.entity, { beds: s.beds, accepting: s.accepting });
-    else { e.beds = Math.max(e.beds, s.beds); e.accepting ||= s.accepting; }
+    if (!Number.isInteger(s.entity) || s.entity < 0) throw new Error(`site entity must be a non-negative integer: ${s.entity}`);
+    if (s.entity > maxEntity) maxEntity = s.entity;
+  }
+  const entityBeds = new Float64Array(maxEntity + 1).fill(-Infinity);
+  const entityAccepting = new Uint8Array(maxEntity + 1);
+  for (const s of input.sites) {
+    if (s.beds > entityBeds[s.entity]) entityBeds[s.entity] = s.beds;
+    if (s.accepting) entityAccepting[s.entity] = 1;
   }
   const sitesByLoc = new Map<number, Site[]>();
   if (input.travelTimes) {
@@ -260,9 +266,8 @@ export function analyze(input: AnalysisInput, onProgress?: (done: number, total:
       }
       let withinReach = 0, accepting = 0;
       for (const e of inReach) {
-        const info = entities.get(e)!;
-        withinReach += type.code === BED_TYPE ? info.beds : 1;
-        if (info.accepting) accepting++;
+        withinReach += type.code === BED_TYPE ? entityBeds[e] : 1;
+        if (entityAccepting[e]) accepting++;
       }
       nearest.sort((a, b) => a - b);
       const pct = (x: number) => (total > 0 ? Math.round((x / total) * 10000) / 100 : 0);

@@ -57,11 +57,13 @@ interface Prepared {
 
 /** The record of a (site, code) without its county: a column reading `ssa` that is not marked `county` fails. */
 class SiteRecord implements HsdRecord {
-  name: string; npi: string; hsdCode: string; typeName: string; street: string; city: string; state: string; zip: string; group: string;
-  beds: number | null; acceptingNewPatients: boolean;
-  constructor(d: SiteDetail, code: string, typeName: string, beds: number | null) {
+  name = ''; npi = ''; hsdCode = ''; typeName = ''; street = ''; city = ''; state = ''; zip = ''; group = '';
+  beds: number | null = null; acceptingNewPatients = false;
+  /** One object reused for every row (the column functions only read it). */
+  set(d: SiteDetail, code: string, typeName: string, beds: number | null): this {
     this.name = d.name; this.npi = d.npi; this.hsdCode = code; this.typeName = typeName; this.street = d.street; this.city = d.city; this.state = d.state; this.zip = d.zip;
     this.group = d.group; this.beds = beds; this.acceptingNewPatients = d.accepting;
+    return this;
   }
   get ssa(): string { throw new Error('an HSD column reads the county (ssa) but is not marked county: true (hsd-columns.ts)'); }
 }
@@ -234,23 +236,26 @@ export class HsdTables {
     const typeNo = new Map(this.#typeCodes.map((c, i) => [c, i]));
     // the rows: (detail, code) in the detail's code order, of this kind
     const rowStart = new Int32Array(details.length + 1);
-    const rowCode: string[] = [];
-    const detailOf: number[] = [];
-    const typeOf: number[] = [];
+    const typeOfCode = (d: SiteDetail, code: string): number => {
+      const t = typeNo.get(rollUp(code));
+      return t === undefined || (this.#ref.typeByCode.get(rollUp(code))?.category ?? d.kind) !== kind ? -1 : t;
+    };
+    let rows = 0;
     for (let i = 0; i < details.length; i++) {
-      rowStart[i] = rowCode.length;
-      const d = details[i];
-      for (const code of d.codes) {
-        const t = typeNo.get(rollUp(code));
-        if (t === undefined) continue;
-        if ((this.#ref.typeByCode.get(rollUp(code))?.category ?? d.kind) !== kind) continue;
-        rowCode.push(code); detailOf.push(i); typeOf.push(t);
+      rowStart[i] = rows;
+      for (const code of details[i].codes) if (typeOfCode(details[i], code) >= 0) rows++;
+    }
+    rowStart[details.length] = rows;
+    const rowCode: string[] = new Array(rows);
+    const rowDetail = new Int32Array(rows);
+    const rowType = new Uint8Array(rows);
+    for (let i = 0, r = 0; i < details.length; i++) {
+      for (const code of details[i].codes) {
+        const t = typeOfCode(details[i], code);
+        if (t < 0) continue;
+        rowCode[r] = code; rowDetail[r] = i; rowType[r] = t; r++;
       }
     }
-    const rows = rowCode.length;
-    rowStart[details.length] = rows;
-    const rowDetail = Int32Array.from(detailOf);
-    const rowType = Uint8Array.from(typeOf);
     // ranks: sort the rows by key, equal keys share a rank
     const order = new Int32Array(rows);
     for (let i = 0; i < rows; i++) order[i] = i;
@@ -270,11 +275,12 @@ export class HsdTables {
     const rowOffset = new Int32Array(rows);
     const runEnd = new Int32Array(rows * runs);
     const parts: string[] = new Array(runs);
+    const rec = new SiteRecord();
     for (let r = 0; r < rows; r++) {
       const d = details[rowDetail[r]];
       const code = rowCode[r];
       const t = this.#ref.typeByCode.get(rollUp(code));
-      const rec = new SiteRecord(d, code, t?.name ?? '', kind === 'facility' && rollUp(code) === BED_TYPE ? d.beds : null);
+      rec.set(d, code, t?.name ?? '', kind === 'facility' && rollUp(code) === BED_TYPE ? d.beds : null);
       let j = 0, text = '';
       for (const [ci, c] of cols.entries()) {
         if (ci > 0) text += ',';

@@ -57,7 +57,8 @@ export interface ReportMeta {
 
 /**
  * A report file. The HSD tables can be far larger than the rest (a row per county served; a national network gives
- * millions), so their body is a re-iterable sequence of chunks produced while it is written, never one string.
+ * millions), so their body — and adequacy.csv's (tens of MB nationally) — is a re-iterable sequence of chunks produced
+ * while it is written, never one string.
  */
 export interface ReportFile { name: string; contentType: string; body: Buffer | Iterable<Buffer> }
 
@@ -80,30 +81,43 @@ const num = (x: number | null) => (x === null ? '' : x.toFixed(2));
 const passFail = (x: boolean | null) => (x === null ? 'not assessed' : x ? 'pass' : 'fail');
 
 export function adequacyCsv(rows: Row[], meta: Pick<ReportMeta, 'criteriaName' | 'criteriaYear'>): string {
-  let out = csvLine(ADEQUACY_COLUMNS);
+  return Buffer.concat([...adequacyCsvChunks(rows, meta)]).toString();
+}
+
+/** adequacy.csv as chunks of about 64 KB, produced as they are read (re-iterable): never the whole file in memory. */
+export function adequacyCsvChunks(rows: Row[], meta: Pick<ReportMeta, 'criteriaName' | 'criteriaYear'>): Iterable<Buffer> {
+  return { [Symbol.iterator]: () => lineChunks(adequacyLines(rows, meta)) };
+}
+
+/** Lines joined into chunks of about 64 KB (cut only between lines, so the bytes are those of the joined text). */
+function* lineChunks(lines: Iterable<string>): Generator<Buffer> {
+  let out = '';
+  for (const line of lines) {
+    out += line;
+    if (out.length >= 65536) { yield Buffer.from(out); out = ''; }
+  }
+  if (out) yield Buffer.from(out);
+}
+
+function* adequacyLines(rows: Row[], meta: Pick<ReportMeta, 'criteriaName' | 'criteriaYear'>): Generator<string> {
+  yield csvLine(ADEQUACY_COLUMNS);
   for (const r of rows) {
-    out += csvLine([r.networkId, r.ssa, r.fips, r.state, r.county, r.designation, r.type, r.typeName, r.category,
+    yield csvLine([r.networkId, r.ssa, r.fips, r.state, r.county, r.designation, r.type, r.typeName, r.category,
       r.maxMiles, r.maxMinutes, r.travelTime, r.minRequired, r.unit, r.requiredSharePct.toFixed(2), r.points, r.sharePct.toFixed(2),
       num(r.shareTimePct), num(r.shareTimeAndDistancePct),
       r.withinReach, r.withinReachCapped, r.acceptingWithinReach, num(r.nearestP50), num(r.nearestP90), num(r.nearestMinutes),
       passFail(r.meetsDistance), passFail(r.meetsTime), passFail(r.meetsMinimum), r.pass ? 'pass' : 'fail', r.status, meta.criteriaName, meta.criteriaYear]);
   }
-  return out;
 }
 
 /** The HSD table as CSV chunks of about 64 KB, produced as they are read (re-iterable). */
 export function hsdCsvChunks(kind: 'provider' | 'facility', records: Iterable<HsdRecord>): Iterable<Buffer> {
   const cols = kind === 'provider' ? PROVIDER_COLUMNS : FACILITY_COLUMNS;
-  return {
-    *[Symbol.iterator]() {
-      let out = csvLine(cols.map((c) => c.header));
-      for (const r of records) {
-        out += csvLine(cols.map((c) => c.value(r)));
-        if (out.length >= 65536) { yield Buffer.from(out); out = ''; }
-      }
-      if (out) yield Buffer.from(out);
-    },
-  };
+  function* lines() {
+    yield csvLine(cols.map((c) => c.header));
+    for (const r of records) yield csvLine(cols.map((c) => c.value(r)));
+  }
+  return { [Symbol.iterator]: () => lineChunks(lines()) };
 }
 
 export function hsdCsv(kind: 'provider' | 'facility', records: Iterable<HsdRecord>): string {
@@ -278,7 +292,7 @@ export async function renderReport(rows: Row[], counties: County[], meta: Report
   for (const t of meta.mapTypes) maps.push({ label: `${t} ${typeNames.get(t) ?? ''}`.trim(), svg: mapSvg(rows, counties, t, `${t} ${typeNames.get(t) ?? ''}`.trim(), meta, `map-${t}`) });
   const chart = barChartSvg(typeSummaries(rows, counties), meta, 'chart');
   const files: ReportFile[] = [
-    { name: 'adequacy.csv', contentType: 'text/csv', body: Buffer.from(adequacyCsv(rows, meta)) },
+    { name: 'adequacy.csv', contentType: 'text/csv', body: adequacyCsvChunks(rows, meta) },
     { name: 'hsd-provider-table.csv', contentType: 'text/csv', body: hsdBody(hsd, 'provider') },
     { name: 'hsd-facility-table.csv', contentType: 'text/csv', body: hsdBody(hsd, 'facility') },
     ...maps.map((m, i) => ({ name: i === 0 ? 'map-all-types.svg' : `map-${meta.mapTypes[i - 1]}.svg`, contentType: 'image/svg+xml', body: Buffer.from(m.svg) })),

@@ -10,6 +10,7 @@
  *   BENCH_OUT=<dir> writes the files there while they are rendered (else their bytes are only counted)
  *   BENCH_HSD=0 leaves out the HSD tables per county served (the full report has them: every site × every county
  *   it serves, millions of rows at national scale; without them the figures compare with the runs before they existed)
+ *   BENCH_MEM=1 prints the process's memory (RSS, V8 heap, external) before rendering and after each file
  *
  * Not timed against PostgreSQL: reading the network from the database is a streamed scan (src/adequacy/collect.ts)
  * measured separately by the API tests; this measures the analysis and rendering the issue sets targets for.
@@ -30,20 +31,24 @@ const withHsd = process.env.BENCH_HSD !== '0';
 const ref = loadReference();
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
-const rss = () => `RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`;
+const rss = () => `RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB (peak so far ${(process.resourceUsage().maxRSS / 1024).toFixed(0)})`;
 const mark = (label: string, since: number) => console.log(`${label.padEnd(44)} ${((performance.now() - since) / 1000).toFixed(1).padStart(5)} s   ${rss()}`);
 
-const positions = new Map<string, [number, number]>();
 const sites: Site[] = [];
 const details: SiteDetail[] = [];
 const typesOf = (codes: string[]) => [...new Set(codes.flatMap((c) => ref.nuccToTypes.get(c) ?? []).map(rollUp))].filter((t) => ref.typeByCode.has(t));
+// one array per distinct type list (as equal lists are equal arrays to the analysis)
+const typeLists = new Map<string, string[]>();
+const interned = (types: string[]) => { const k = types.join(','); let v = typeLists.get(k); if (!v) typeLists.set(k, v = types); return v; };
 let entity = 0;
+{ // the Locations' positions are needed only while generating
+const positions = new Map<string, [number, number]>();
 for (const r of generateDirectory({ practitioners, seed: 1 }) as Iterable<any>) {
   if (r.resourceType === 'Location') {
     if (r.position) positions.set(r.id, [r.position.latitude, r.position.longitude]);
   } else if (r.resourceType === 'HealthcareService' || r.resourceType === 'PractitionerRole') {
     const chars = (r.characteristic ?? []).flatMap((c: any) => c.coding ?? []).filter((c: any) => c.system === HSD_TYPE_SYSTEM).map((c: any) => rollUp(String(c.code).padStart(3, '0')));
-    const types = chars.length ? chars : typesOf((r.specialty ?? []).flatMap((c: any) => (c.coding ?? []).map((x: any) => x.code)));
+    const types = interned(chars.length ? chars : typesOf((r.specialty ?? []).flatMap((c: any) => (c.coding ?? []).map((x: any) => x.code))));
     if (!types.length) continue;
     const beds = (r.extension ?? []).find((e: any) => e.url === BED_COUNT_EXTENSION_URL)?.valueInteger ?? 0;
     const e = entity++;
@@ -54,6 +59,7 @@ for (const r of generateDirectory({ practitioners, seed: 1 }) as Iterable<any>) 
       if (withHsd) details.push({ name: r.id, npi: '', codes: types, kind: r.resourceType === 'HealthcareService' ? 'facility' : 'provider', street: '', city: '', state: '', zip: '', group: '', beds, accepting: true });
     }
   }
+}
 }
 const tGen = performance.now();
 const cpuGen = process.cpuUsage();
@@ -69,6 +75,7 @@ const rows = analyze({ networkId: 'national', counties, points, sites, types: re
 mark(`analyse ${counties.length} counties × ${ref.types.length} types (${rows.length} rows${hsd ? `, ${hsd.pairs} (site, county) pairs served` : ''})`, tA);
 const tR = performance.now();
 const meta: ReportMeta = { networkId: 'national', networkName: 'Synthetic national network', serviceArea: 'all US counties', criteriaName: ref.criteria.name, criteriaYear: ref.criteria.year, asOf: '2026-01-01', coverageBasis: basis, mapTypes: ['S03'], locationsWithoutPosition: [], countiesWithoutShape: withoutShape, rules: ref.rules };
+if (process.env.BENCH_MEM) { const m = process.memoryUsage(); console.log(`  before render: rss ${(m.rss/2**20).toFixed(0)} heapUsed ${(m.heapUsed/2**20).toFixed(0)} heapTotal ${(m.heapTotal/2**20).toFixed(0)} external ${(m.external/2**20).toFixed(0)}`); }
 const files = await renderReport(rows, counties, meta, hsd ?? { providers: [], facilities: [] });
 // the HSD tables are produced as they are written: stream them (to BENCH_OUT, or just count the bytes), as the job does
 const out = process.env.BENCH_OUT;
@@ -81,6 +88,7 @@ for (const f of files) {
     if (fd !== undefined) fs.writeSync(fd, c);
   }
   if (fd !== undefined) fs.closeSync(fd);
+  if (process.env.BENCH_MEM) { const m = process.memoryUsage(); console.log(`  ${f.name}: rss ${(m.rss/2**20).toFixed(0)} heapUsed ${(m.heapUsed/2**20).toFixed(0)} heapTotal ${(m.heapTotal/2**20).toFixed(0)} external ${(m.external/2**20).toFixed(0)} ab ${(m.arrayBuffers/2**20).toFixed(0)} peak ${(process.resourceUsage().maxRSS/1024).toFixed(0)}`); }
 }
 mark(`render ${files.length} files (${(bytes / 1e6).toFixed(1)} MB${out ? `, written to ${out}` : ''})`, tR);
 const analysisWall = (performance.now() - tGen) / 1000;
