@@ -115,6 +115,7 @@ export async function runAdequacy(db: Db, req: AdequacyRequest, onProgress?: (te
       const pct = Math.floor((done / total) * 100);
       if (pct >= last + 10) { last = pct; void onProgress?.(`network ${i + 1} of ${networks.length}: ${pct}% of counties analysed`); }
     }, hsd.add);
+    collected.sites.length = 0; // rendering needs the rows and the HSD details only (a national network: ~100 MB of sites)
     rowCount += rows.length;
     const meta: ReportMeta = {
       networkId: net, networkName: collected.networkName, serviceArea: label, criteriaName: criteria.name, criteriaYear: criteria.year, asOf: req.asOf,
