@@ -13,7 +13,8 @@
  *   county's (hsd-columns.ts marks it) — into large byte blocks, and given its rank in the table's sort order
  *   (equal keys share a rank);
  * - then county by county (SSA order) the served pairs become ranks (first served wins), the ranks are sorted
- *   numerically, and each row is copied as bytes into 64 KiB chunks that are handed on as they fill.
+ *   numerically, and each row is copied as bytes into one reused 64 KiB buffer, handed on whenever it is full (a
+ *   chunk is valid until the next is asked for; outputs.ts ReportFile).
  * The bytes are those of `hsdCsvChunks` over `records()` (the same cells, order and de-duplication).
  */
 import type { Site } from './analyze.ts';
@@ -182,9 +183,9 @@ export class HsdTables {
         let from = rowOffset[row];
         const need = runEnd[row * R + R - 1] - from + cellBytes;
         if (pos + need > buf.length) {
-          if (pos) yield buf.subarray(0, pos);
-          buf = Buffer.allocUnsafe(Math.max(CHUNK, need));
+          if (pos) yield buf.subarray(0, pos); // valid until the next chunk is asked for: the buffer is reused
           pos = 0;
+          if (need > buf.length) buf = Buffer.allocUnsafe(need);
         }
         for (let j = 0; j < R; j++) {
           if (j > 0) {

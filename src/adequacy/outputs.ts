@@ -9,7 +9,7 @@ import { countyShapes } from './geo.ts';
 import { countyStatus, typeSummaries, type Row, type Status, type TypeSummary } from './analyze.ts';
 import { FACILITY_COLUMNS, HSD_LAYOUT_SOURCE, PROVIDER_COLUMNS, type HsdRecord } from './hsd-columns.ts';
 import type { County, Rules } from './reference.ts';
-import { csvLine } from './csv.ts';
+import { csvLine, lineChunks } from './csv.ts';
 
 export const TRAVEL_TIME_NOTE = 'Travel time: not assessed. It needs a road network or a travel-time matrix, and none was uploaded; only great-circle distance was evaluated.';
 
@@ -58,12 +58,19 @@ export interface ReportMeta {
 /**
  * A report file. The HSD tables can be far larger than the rest (a row per county served; a national network gives
  * millions), so their body — and adequacy.csv's (tens of MB nationally) — is a re-iterable sequence of chunks produced
- * while it is written, never one string.
+ * while it is written, never one string. Such a chunk is valid only until the next one is asked for (one buffer is
+ * reused): write it (the job's file writers may be given a buffer the caller reuses once `write` resolves) or copy it.
  */
 export interface ReportFile { name: string; contentType: string; body: Buffer | Iterable<Buffer> }
 
-/** A file's bytes in one Buffer (tests, small files). */
-export const fileBytes = (f: ReportFile): Buffer => (Buffer.isBuffer(f.body) ? f.body : Buffer.concat([...f.body]));
+/** A file's bytes in one Buffer (tests, small files): chunks are copied as they come. */
+export const fileBytes = (f: ReportFile): Buffer => (Buffer.isBuffer(f.body) ? f.body : joinChunks(f.body));
+
+function joinChunks(chunks: Iterable<Buffer>): Buffer {
+  const parts: Buffer[] = [];
+  for (const c of chunks) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
 
 // ---------- CSV ----------
 
@@ -81,22 +88,12 @@ const num = (x: number | null) => (x === null ? '' : x.toFixed(2));
 const passFail = (x: boolean | null) => (x === null ? 'not assessed' : x ? 'pass' : 'fail');
 
 export function adequacyCsv(rows: Row[], meta: Pick<ReportMeta, 'criteriaName' | 'criteriaYear'>): string {
-  return Buffer.concat([...adequacyCsvChunks(rows, meta)]).toString();
+  return joinChunks(adequacyCsvChunks(rows, meta)).toString();
 }
 
-/** adequacy.csv as chunks of about 64 KB, produced as they are read (re-iterable): never the whole file in memory. */
+/** adequacy.csv as chunks of about 64 KB (one reused buffer), produced as they are read (re-iterable): never the whole file in memory. */
 export function adequacyCsvChunks(rows: Row[], meta: Pick<ReportMeta, 'criteriaName' | 'criteriaYear'>): Iterable<Buffer> {
   return { [Symbol.iterator]: () => lineChunks(adequacyLines(rows, meta)) };
-}
-
-/** Lines joined into chunks of about 64 KB (cut only between lines, so the bytes are those of the joined text). */
-function* lineChunks(lines: Iterable<string>): Generator<Buffer> {
-  let out = '';
-  for (const line of lines) {
-    out += line;
-    if (out.length >= 65536) { yield Buffer.from(out); out = ''; }
-  }
-  if (out) yield Buffer.from(out);
 }
 
 function* adequacyLines(rows: Row[], meta: Pick<ReportMeta, 'criteriaName' | 'criteriaYear'>): Generator<string> {
@@ -121,7 +118,7 @@ export function hsdCsvChunks(kind: 'provider' | 'facility', records: Iterable<Hs
 }
 
 export function hsdCsv(kind: 'provider' | 'facility', records: Iterable<HsdRecord>): string {
-  return Buffer.concat([...hsdCsvChunks(kind, records)]).toString();
+  return joinChunks(hsdCsvChunks(kind, records)).toString();
 }
 
 // ---------- SVG ----------

@@ -190,3 +190,26 @@ test('property: the HSD tables as bytes equal the record-by-record definition (q
       }
     }), { numRuns: 300 });
 });
+
+test('HSD tables over several 64 KiB chunks (one reused buffer): the same bytes as the record-by-record definition, a row longer than a chunk included', () => {
+  const details: SiteDetail[] = Array.from({ length: 3000 }, (_, i) => ({
+    name: i === 1234 ? 'L'.repeat(70_000) : `Dr ${'ab'.repeat(i % 30)} "${i}"`, npi: String(1_000_000_000 + ((i * 7919) % 3000)), codes: i % 3 ? ['001', '011'] : ['040'], kind: i % 3 ? 'provider' : 'facility',
+    street: `${i} Main St, Suite ${i % 7}`, city: 'Springfield', state: 'ZZ', zip: String(10000 + (i % 50)), group: `Group ${i % 11}`, beds: i % 300, accepting: i % 2 === 0,
+  }));
+  const counties = [county('99001', '99020'), county('99002', '99010')];
+  const hsd = new HsdTables(details, ref);
+  const served: [County, string, number[]][] = [];
+  for (const [ci, c] of counties.entries()) {
+    for (const code of ['S03', '011', '040']) {
+      const refs = details.map((_, i) => i).filter((i) => (i + ci) % 2 === 0 || i % 5 === 0).reverse();
+      hsd.add(c, ref.typeByCode.get(code)!, refs.map((i) => ({ ...site(i, pt, i), ref: i })));
+      served.push([c, code, refs]);
+    }
+  }
+  for (const kind of ['provider', 'facility'] as const) {
+    const chunks = [...hsd.csvChunks(kind)].length;
+    const bytes = fileBytes({ name: 'x', contentType: 'text/csv', body: hsd.csvChunks(kind) });
+    assert.ok(bytes.length > 2 * 65536 && chunks > 1, `${kind}: ${bytes.length} bytes`);
+    assert.ok(bytes.equals(fileBytes({ name: 'x', contentType: 'text/csv', body: hsdCsvChunks(kind, hsdRecordsByDefinition(details, served, kind)) })), kind);
+  }
+});
