@@ -171,7 +171,7 @@ export const PREFIX_WALK_MIN = 4500;
 
 /**
  * Chooses how the criteria whose cost depends on how many rows match run, from bounded counts (index-only scans of at
- * most a few thousand entries, all in one round trip). PostgreSQL's own choice rests on estimates that are off by
+ * most 15,000 entries, all in one round trip; reused for a minute per set, see strategyCounts). PostgreSQL's own choice rests on estimates that are off by
  * orders of magnitude here: string statistics are per table, not per parameter, and join estimates for popular values.
  *
  * - `_has` with a driver or `_sort`: few sources → probe their references (cost ∝ sources); many → walk the candidates,
@@ -206,10 +206,36 @@ export async function planCriteria(tx: TenantTx, req: SearchRequest): Promise<vo
     checks.push({ sql: ridSetSql(driver, b)!, limit: PREFIX_WALK_MIN, apply: (n) => { driver.strategy = n <= PREFIX_WALK_MIN ? 'collect' : 'walk'; } });
   }
   if (checks.length === 0) return;
+  // counts of the same sets (same SQL, same values, the tenant among them) are reused for a while: they only choose
+  // how a query runs, never what it returns, and the popular values that dominate the traffic are the costliest to count
+  const now = Date.now();
+  const bound = JSON.stringify(b.values);
+  const todo: { key: string; sql: string; limit: number; apply(n: number): void }[] = [];
+  for (const k of checks) {
+    const key = `${k.limit}\u0000${k.sql}\u0000${bound}`;
+    const hit = strategyCounts.get(key);
+    if (hit && now - hit.at < STRATEGY_COUNT_TTL_MS) k.apply(hit.n);
+    else todo.push({ ...k, key });
+  }
+  if (todo.length === 0) return;
   // ($1, the tenant, is named even when no set uses it, e.g. :contains, whose function reads the tenant itself)
-  const { rows } = await tx.query(`SELECT $1::text AS tenant, ${checks.map((k, i) => `(SELECT count(*)::int FROM (${k.sql} LIMIT ${k.limit + 1}) x${i}) AS n${i}`).join(', ')}`, b.values);
-  checks.forEach((k, i) => k.apply(rows[0][`n${i}`]));
+  const { rows } = await tx.query(`SELECT $1::text AS tenant, ${todo.map((k, i) => `(SELECT count(*)::int FROM (${k.sql} LIMIT ${k.limit + 1}) x${i}) AS n${i}`).join(', ')}`, b.values);
+  todo.forEach((k, i) => {
+    const n = rows[0][`n${i}`] as number;
+    k.apply(n);
+    strategyCounts.delete(k.key);
+    strategyCounts.set(k.key, { n, at: now });
+    if (strategyCounts.size > STRATEGY_COUNT_CACHE_MAX) strategyCounts.delete(strategyCounts.keys().next().value!);
+  });
 }
+
+/** How long, and for how many sets, planCriteria's bounded counts are reused (per process). */
+export const STRATEGY_COUNT_TTL_MS = 60_000;
+export const STRATEGY_COUNT_CACHE_MAX = 10_000;
+const strategyCounts = new Map<string, { n: number; at: number }>();
+
+/** Forgets the reused counts (tests and benchmarks that time the counts themselves). */
+export function clearStrategyCounts(): void { strategyCounts.clear(); }
 
 /** The planner's row estimate for the criteria (no execution). */
 async function estimate(tx: TenantTx, req: SearchRequest): Promise<number> {

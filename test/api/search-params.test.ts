@@ -470,6 +470,27 @@ describe('planned strategies (collect or walk, probe, hash or scan)', () => {
     assert.deepEqual(await plan('PractitionerRole', [['practitioner.name:contains', 'smi']]), ['collect'], ':contains inside a chain (the tenant is bound though unused)');
   });
 
+  test('the counts are reused per set for a while (one query for the first request, none for the next)', async () => {
+    const { resolveTargets, planCriteria, clearStrategyCounts } = await import('../../src/search/search-engine.ts');
+    const engine = srv.services.search as unknown as Engine;
+    clearStrategyCounts();
+    const queries = (type: string, q: [string, string][]) => srv.database.db.withTenant(srv.tenant, async (tx) => {
+      let n = 0;
+      const counting = { ...tx, tenant: tx.tenant, query: (text: string, values?: unknown[]) => { n++; return tx.query(text, values); } } as typeof tx;
+      const req = engine.parse(type, q, { baseUrl: base, strict: true, defaultCount: 20, maxCount: 20 });
+      await resolveTargets(tx, req);
+      await planCriteria(counting, req);
+      return n;
+    });
+    const has: [string, string][] = [['_has:PractitionerRole:practitioner:specialty', `${NUCC}|207R00000X`]];
+    assert.equal(await queries('Practitioner', has), 1);
+    assert.equal(await queries('Practitioner', has), 0, 'reused');
+    assert.equal(await queries('Practitioner', [['_has:PractitionerRole:practitioner:specialty', `${NUCC}|207Q00000X`]]), 1, 'another value');
+    assert.equal(await queries('Practitioner', [['name', 'smi']]), 1);
+    clearStrategyCounts();
+    assert.equal(await queries('Practitioner', has), 1, 'forgotten');
+  });
+
   test('every strategy gives the same pages, in the same order, and the same count', async () => {
     const chains: [string, [string, string][]][] = [
       ['PractitionerRole', [['location.address-city', 'Anytown']]],
