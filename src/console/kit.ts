@@ -47,6 +47,9 @@ export interface ConsoleKit {
 export const currentIdentity = (): Identity => currentContext()?.identity ?? ANONYMOUS;
 /** Names the audit row's action for this request. */
 export const noteAction = (action: string) => { const rc = currentContext(); if (rc) rc.audit.action = action; };
+/** Names what this request's audit row is about (a job, a client, an IdP…). */
+export const noteResource = (...ids: string[]) => { const rc = currentContext(); if (rc) rc.audit.resourceIds = ids; };
+export const noteResultCount = (n: number) => { const rc = currentContext(); if (rc) rc.audit.resultCount = n; };
 
 export function consoleKit(services: AppServices, router: Router): ConsoleKit {
   const sessions = services.sessions instanceof StaffSessions ? services.sessions : undefined;

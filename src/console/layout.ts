@@ -4,6 +4,7 @@
  */
 import { html, type Html } from './html.ts';
 import { sectionsFor } from './sections.ts';
+import { utc } from './format.ts';
 
 export interface SessionView {
   userId: string;
@@ -20,7 +21,6 @@ export interface LayoutOpts { tenant: string; title: string; session?: SessionVi
 
 export const consoleBase = (tenant: string) => `/t/${tenant}/console`;
 
-const utc = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 const minutes = (s: number) => (s % 3600 === 0 ? `${s / 3600} h` : `${Math.round(s / 60)} min`);
 
 export function layout(o: LayoutOpts, body: Html): string {

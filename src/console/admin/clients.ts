@@ -11,11 +11,11 @@ import type { Request } from 'express';
 import type { Tenant } from '../../tenancy/tenants.ts';
 import { FhirError, notFound } from '../../fhir/outcome/errors.ts';
 import { ClientRegistrationError, type SmartClient } from '../../auth/smart/clients.ts';
-import { currentContext } from '../../http/request-context.ts';
 import { html } from '../html.ts';
 import { layout, type SessionView } from '../layout.ts';
-import type { ConsoleKit } from '../kit.ts';
-import { csrf, errorSummary, field, formBody, utc } from '../operations/form.ts';
+import { type ConsoleKit, noteResource } from '../kit.ts';
+import { csrf, errorSummary, field, formBody } from '../operations/form.ts';
+import { utc } from '../format.ts';
 
 const CLIENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -104,8 +104,7 @@ ${errorSummary(errors, formErrors, 'The client was not registered.')}
     if (!errors.jwks) {
       try {
         const c = await clients.register(tenant.id, { name: v.name, scopes: v.scope.split(/\s+/).filter(Boolean), jwks, jwksUri: v.jwks_uri || undefined });
-        const rc = currentContext();
-        if (rc) rc.audit.resourceIds = [c.clientId];
+        noteResource(c.clientId);
         return res.redirect(303, `${kit.base(tenant)}/admin/clients?registered=${c.clientId}`);
       } catch (err) {
         if (!(err instanceof ClientRegistrationError)) throw err;
@@ -119,8 +118,7 @@ ${errorSummary(errors, formErrors, 'The client was not registered.')}
   const clientOf = async (tenant: Tenant, id: string) => {
     const c = CLIENT_ID.test(id) ? await clients.get(tenant.id, id) : undefined;
     if (!c) throw notFound(`No client ${id} in this directory`);
-    const rc = currentContext();
-    if (rc) rc.audit.resourceIds = [c.clientId];
+    noteResource(c.clientId);
     return c;
   };
 

@@ -12,11 +12,11 @@ import type { Tenant } from '../../tenancy/tenants.ts';
 import { ROLES } from '../../auth/permissions.ts';
 import { SamlConfigError, SamlConfigStore, describeConfig, parseRoleMap, resolveConfigInput, type SamlConfigInput, type SamlIdpConfig } from '../../auth/saml/idp-config.ts';
 import { spEndpoints } from '../../auth/saml/service.ts';
-import { currentContext } from '../../http/request-context.ts';
 import { html } from '../html.ts';
 import { layout, type SessionView } from '../layout.ts';
-import type { ConsoleKit } from '../kit.ts';
-import { csrf, errorSummary, field, formBody, utc } from '../operations/form.ts';
+import { type ConsoleKit, noteResource } from '../kit.ts';
+import { csrf, errorSummary, field, formBody } from '../operations/form.ts';
+import { utc } from '../format.ts';
 
 interface IdpValues { metadata_url: string; metadata_xml: string; entity_id: string; user_attribute: string }
 interface RoleValues { role_attribute: string; role_map: string }
@@ -117,8 +117,7 @@ ${errorSummary(re, o.roleFormErrors ?? [])}
     };
     try {
       const saved = await configs.put(await resolveConfigInput(tenant.id, input, current));
-      const rc = currentContext();
-      if (rc) rc.audit.resourceIds = [saved.idpEntityId];
+      noteResource(saved.idpEntityId);
       return res.redirect(303, `${kit.base(tenant)}/admin/idp?saved=idp`);
     } catch (err) {
       if (!(err instanceof SamlConfigError)) throw err;
@@ -148,8 +147,7 @@ ${errorSummary(re, o.roleFormErrors ?? [])}
     if (roleMap && current && !Object.keys(errors).length) {
       try {
         await configs.put(await resolveConfigInput(tenant.id, { roleMap, roleAttribute: v.role_attribute }, current));
-        const rc = currentContext();
-        if (rc) rc.audit.resourceIds = [current.idpEntityId];
+        noteResource(current.idpEntityId);
         return res.redirect(303, `${kit.base(tenant)}/admin/idp?saved=roles`);
       } catch (err) {
         if (!(err instanceof SamlConfigError)) throw err;

@@ -11,11 +11,10 @@
  * multipart body's first field `_csrf` (src/auth/sessions/multipart-csrf.ts).
  */
 import fs from 'node:fs';
-import type { ConsoleKit } from '../kit.ts';
+import { type ConsoleKit, noteResource } from '../kit.ts';
 import { FhirError } from '../../fhir/outcome/errors.ts';
 import { loadFiles, type LoadSummary } from '../../ingest/loader.ts';
 import { notFound } from '../../fhir/outcome/errors.ts';
-import { currentContext } from '../../http/request-context.ts';
 import { loadPage, loadsPage, summaryFragment, LOADS_PATH } from './pages.ts';
 import { getLoad, recentLoads, startLoad } from './tracker.ts';
 import { receiveUpload, type ReceivedFile } from './upload.ts';
@@ -34,8 +33,7 @@ export function mountLoadPages(kit: ConsoleKit): void {
     const s = staffOnly(req, res, tenant);
     if (!s) return;
     const id = String(req.params.id);
-    const rc = currentContext();
-    if (rc) rc.audit.resourceIds = [id];
+    noteResource(id);
     const load = await getLoad(services.db, tenant.id, id);
     if (!load) throw notFound(`No load ${id} in this directory`);
     page(res, 200, loadPage({ tenant: tenant.id, title: `Load of ${load.file}`, session: s, types: kit.types, load }));

@@ -9,12 +9,12 @@ import { consoleBase, layout, type LayoutOpts } from '../layout.ts';
 import type { LoadSummary } from '../../ingest/loader.ts';
 import { formatSummary } from '../../ingest/loader.ts';
 import { MAX_REJECTIONS, STALE_AFTER_S, type LoadDetail, type LoadRecord } from './tracker.ts';
-import { formatBytes } from './upload.ts';
+import { formatBytes } from '../format.ts';
+import { utc } from '../format.ts';
 
 export const LOADS_PATH = '/loads';
 const SHOWN_REJECTIONS = 200;
 
-const utc = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 
 /**
  * The summary of one load: the CLI's first line, then loaded per type and the rejections with their reasons.

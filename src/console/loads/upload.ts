@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { Request } from 'express';
 import { FhirError } from '../../fhir/outcome/errors.ts';
+import { formatBytes } from '../format.ts';
 
 export interface ReceivedFile { dir: string; path: string; name: string; bytes: number }
 
@@ -30,11 +31,6 @@ export function safeName(name: string | undefined, contentType: string): string 
 
 export const tooLarge = (limit: number) => new FhirError('too-large', `The file is larger than the upload limit of ${formatBytes(limit)}. Split it, or load it with \`npm run load\`.`);
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
 
 export function isRawUpload(req: Request): boolean {
   return !!req.is(RAW_TYPES);

@@ -14,15 +14,15 @@ import { tenantBaseUrl } from '../../fhir/routes.ts';
 import { loadUrlSigner } from '../../jobs/export/signed-urls.ts';
 import { jobRunnerOf } from '../../jobs/runner.ts';
 import { actorId } from '../../auth/identity.ts';
-import { currentContext } from '../../http/request-context.ts';
 import { parseAdequacyParameters, reportFileUrls } from '../../adequacy/routes.ts';
 import { cancelAdequacyJob, getAdequacyJob, insertAdequacyJob, listAdequacyJobs, type AdequacyJobRow, type AdequacyParams } from '../../adequacy/job.ts';
 import { loadReference } from '../../adequacy/reference.ts';
 import { html } from '../html.ts';
 import { layout, type SessionView } from '../layout.ts';
-import { currentIdentity, type ConsoleKit, type Json } from '../kit.ts';
-import { checkboxes, csrf, errorSummary, field, formBody, utc } from './form.ts';
-import { bytes, cancelConfirmation, cancelControl, filesTable, isActive, progressRegion, statusBadge } from './jobs-view.ts';
+import { type ConsoleKit, type Json, currentIdentity, noteResource, noteResultCount } from '../kit.ts';
+import { checkboxes, csrf, errorSummary, field, formBody } from './form.ts';
+import { formatBytes, utc } from '../format.ts';
+import { cancelConfirmation, cancelControl, failedNotice, filesTable, isActive, progressRegion, statusBadge } from './jobs-view.ts';
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ID = /^[A-Za-z0-9.-]{1,64}$/;
@@ -151,8 +151,7 @@ ${reports.length === 0 ? html`<p>No reports yet.</p>` : html`<table>
     const me = currentIdentity();
     const runner = jobRunnerOf(services);
     const id = await services.db.withTenant(tenant.id, (tx) => insertAdequacyJob(tx, runner, params, { kind: me.kind, id: actorId(me) ?? null }));
-    const rc = currentContext();
-    if (rc) rc.audit.resourceIds = [id];
+    noteResource(id);
     res.redirect(303, `${kit.base(tenant)}/adequacy/${id}`);
   });
 
@@ -160,8 +159,7 @@ ${reports.length === 0 ? html`<p>No reports yet.</p>` : html`<table>
     const s = staffOnly(req, res, tenant);
     if (!s) return;
     const id = String(req.params.id);
-    const rc = currentContext();
-    if (rc) rc.audit.resourceIds = [id];
+    noteResource(id);
     const job = await ownReport(tenant, id);
     const base = kit.base(tenant);
     const fhirBase = tenantBaseUrl(services, req, tenant.id);
@@ -175,13 +173,12 @@ ${reports.length === 0 ? html`<p>No reports yet.</p>` : html`<table>
       results = html`<p>This report has expired; its files are deleted. <a href="${base}/adequacy">Start a new report</a>.</p>`;
     } else if (job.status === 'completed') {
       const { files: signed, expires } = reportFileUrls(signer, tenant.id, fhirBase, job);
-      const files = signed.map((f) => ({ label: fileLabel(f.name), name: f.name, url: f.url, detail: bytes(f.bytes) }));
-      if (rc) rc.audit.resultCount = files.length;
+      const files = signed.map((f) => ({ label: fileLabel(f.name), name: f.name, url: f.url, detail: formatBytes(f.bytes) }));
+      noteResultCount(files.length);
       const travel = job.travelTime ?? 'not assessed';
       results = html`<p>Travel time: ${travel}${travel === 'not assessed' ? ' (distances are straight-line, great-circle miles)' : ''}.</p>${filesTable('Files of this report', files, 'Size', expires)}`;
     } else if (job.status === 'failed') {
-      const issues = ((job.error as { issue?: { diagnostics?: string }[] } | null)?.issue ?? []).map((i) => i.diagnostics).filter(Boolean);
-      results = html`<div class="warning" role="alert"><p><strong>The report failed.</strong></p>${issues.length ? html`<ul>${issues.map((i) => html`<li>${i}</li>`)}</ul>` : ''}<p><a href="${base}/adequacy">Start a new report</a></p></div>`;
+      results = failedNotice(job.error, 'report', `${base}/adequacy`);
     } else if (!isActive(job.status)) {
       results = html`<p>This report is ${job.status}; its files are no longer available.</p>`;
     }
@@ -211,8 +208,7 @@ ${cancelControl({ status: job.status, href: `${base}/adequacy/${job.id}/cancel`,
     const s = staffOnly(req, res, tenant);
     if (!s) return;
     const id = String(req.params.id);
-    const rc = currentContext();
-    if (rc) rc.audit.resourceIds = [id];
+    noteResource(id);
     const job = await ownReport(tenant, id);
     const base = kit.base(tenant);
     if (job.status === 'cancelled') return res.redirect(303, `${base}/adequacy/${id}`);
@@ -227,8 +223,7 @@ ${cancelControl({ status: job.status, href: `${base}/adequacy/${job.id}/cancel`,
     const s = staffOnly(req, res, tenant);
     if (!s) return;
     const id = String(req.params.id);
-    const rc = currentContext();
-    if (rc) rc.audit.resourceIds = [id];
+    noteResource(id);
     const me = currentIdentity();
     if (!(await cancelAdequacyJob(services, tenant.id, { kind: me.kind, id: actorId(me) ?? null }, id))) throw notFound(`No adequacy report ${id} of yours is known here`);
     res.redirect(303, `${kit.base(tenant)}/adequacy/${id}`);

@@ -12,7 +12,8 @@ import type { StoredRow } from '../../audit/record.ts';
 import { html } from '../html.ts';
 import { layout } from '../layout.ts';
 import type { ConsoleKit } from '../kit.ts';
-import { errorsByField, field, utc } from './form.ts';
+import { errorsByField, field } from './form.ts';
+import { utc } from '../format.ts';
 
 const PAGE = 50;
 const OUTCOMES: Record<number, string> = { 0: 'Success', 4: 'Refused or failed (client error)', 8: 'Failed (server error)', 12: 'Failed (major)' };

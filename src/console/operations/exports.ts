@@ -16,13 +16,13 @@ import { cancelExport, exportableTypes, exportManifest, failIfAbandoned, ownJob,
 import { getJob, listJobs } from '../../jobs/export/job-store.ts';
 import { loadUrlSigner } from '../../jobs/export/signed-urls.ts';
 import type { ExportJob } from '../../jobs/export/types.ts';
-import { currentContext } from '../../http/request-context.ts';
 import { actorId } from '../../auth/identity.ts';
 import { html } from '../html.ts';
 import { layout, type SessionView } from '../layout.ts';
-import { currentIdentity, type ConsoleKit } from '../kit.ts';
-import { checkboxes, csrf, errorSummary, errorsByField, field, formBody, utc } from './form.ts';
-import { bytes, cancelConfirmation, cancelControl, filesTable, isActive, progressRegion, statusBadge } from './jobs-view.ts';
+import { type ConsoleKit, currentIdentity, noteResource, noteResultCount } from '../kit.ts';
+import { checkboxes, csrf, errorSummary, errorsByField, field, formBody } from './form.ts';
+import { formatBytes, utc } from '../format.ts';
+import { cancelConfirmation, cancelControl, failedNotice, filesTable, isActive, progressRegion, statusBadge } from './jobs-view.ts';
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -87,20 +87,22 @@ ${jobs.length === 0 ? html`<p>No exports yet (finished exports are removed after
       const { errors, formErrors } = errorsByField(err, { _type: 'type', _since: 'since' });
       return page(res, err.status === 429 ? 429 : 422, await listPage(req, tenant, s, { types: new Set(types), since }, errors, formErrors));
     }
-    const rc = currentContext();
-    if (rc) rc.audit.resourceIds = [id];
+    noteResource(id);
     res.redirect(303, `${kit.base(tenant)}/exports/${id}`);
   });
+
+  /** The requester's own export (anyone else's is not found, as in the API). */
+  const ownExport = async (tenant: Tenant, id: string) => {
+    if (!JOB_ID.test(id)) throw notFound(`No export ${id} of yours is known here`);
+    return services.db.withTenant(tenant.id, async (tx) => ownJob(await getJob(tx, id), currentIdentity(), id), { readOnly: true });
+  };
 
   route('get', '/exports/:id', 'console:export-status', 'export:run', async (req, res, tenant) => {
     const s = staffOnly(req, res, tenant);
     if (!s) return;
     const id = String(req.params.id);
-    const rc = currentContext();
-    if (rc) rc.audit.resourceIds = [id];
-    if (!JOB_ID.test(id)) throw notFound(`No export ${id} of yours is known here`);
-    const identity = currentIdentity();
-    let job = await services.db.withTenant(tenant.id, async (tx) => ownJob(await getJob(tx, id), identity, id), { readOnly: true });
+    noteResource(id);
+    let job = await ownExport(tenant, id);
     if (await failIfAbandoned(services, tenant.id, job)) job = (await services.db.withTenant(tenant.id, (tx) => getJob(tx, id), { readOnly: true }))!;
     const base = kit.base(tenant);
     const fhirBase = tenantBaseUrl(services, req, tenant.id);
@@ -112,14 +114,13 @@ ${jobs.length === 0 ? html`<p>No exports yet (finished exports are removed after
       const rows = (list: { type: string; url: string; count: number }[], what: string) => list.map((o) => {
         const name = decodeURIComponent(new URL(o.url).pathname.split('/').pop() ?? '');
         const f = byUrl.get(name);
-        return { label: `${o.type} ${what}`, name, url: o.url, detail: `${o.count} ${o.count === 1 ? 'line' : 'lines'}${f ? `, ${bytes(f.bytes)}` : ''}` };
+        return { label: `${o.type} ${what}`, name, url: o.url, detail: `${o.count} ${o.count === 1 ? 'line' : 'lines'}${f ? `, ${formatBytes(f.bytes)}` : ''}` };
       });
       const files = [...rows(m.output, 'records'), ...rows(m.deleted ?? [], 'deletions'), ...rows(m.error, 'issues')];
-      if (rc) rc.audit.resultCount = m.output.reduce((n, o) => n + o.count, 0);
+      noteResultCount(m.output.reduce((n, o) => n + o.count, 0));
       results = html`<p>The files show the directory as of ${utc(job.transactionTime)}.</p>${filesTable('Files of this export', files, 'Size', expires)}`;
     } else if (job.status === 'failed') {
-      const issues = ((job.error as { issue?: { diagnostics?: string }[] } | null)?.issue ?? []).map((i) => i.diagnostics).filter(Boolean);
-      results = html`<div class="warning" role="alert"><p><strong>The export failed.</strong></p>${issues.length ? html`<ul>${issues.map((i) => html`<li>${i}</li>`)}</ul>` : ''}<p><a href="${base}/exports">Start a new export</a></p></div>`;
+      results = failedNotice(job.error, 'export', `${base}/exports`);
     } else if (job.status === 'expired') {
       results = html`<p>Its retention period has passed and its files were deleted. <a href="${base}/exports">Start a new export</a>.</p>`;
     } else if (job.status === 'cancelled') {
@@ -144,17 +145,12 @@ ${cancelControl({ status: job.status, href: `${base}/exports/${job.id}/cancel`, 
   });
 
   // Cancel: a confirmation page, then a CSRF-protected POST (the session resolver checks _csrf) to the API's own cancel
-  const ownExport = async (tenant: Tenant, id: string) => {
-    if (!JOB_ID.test(id)) throw notFound(`No export ${id} of yours is known here`);
-    return services.db.withTenant(tenant.id, async (tx) => ownJob(await getJob(tx, id), currentIdentity(), id), { readOnly: true });
-  };
 
   route('get', '/exports/:id/cancel', 'console:export-cancel-confirm', 'export:run', async (req, res, tenant) => {
     const s = staffOnly(req, res, tenant);
     if (!s) return;
     const id = String(req.params.id);
-    const rc = currentContext();
-    if (rc) rc.audit.resourceIds = [id];
+    noteResource(id);
     const job = await ownExport(tenant, id);
     const base = kit.base(tenant);
     if (job.status === 'cancelled' || job.status === 'expired') return res.redirect(303, `${base}/exports/${id}`);
@@ -168,8 +164,7 @@ ${cancelControl({ status: job.status, href: `${base}/exports/${job.id}/cancel`, 
     const s = staffOnly(req, res, tenant);
     if (!s) return;
     const id = String(req.params.id);
-    const rc = currentContext();
-    if (rc) rc.audit.resourceIds = [id];
+    noteResource(id);
     await cancelExport(services, tenant, currentIdentity(), id);
     res.redirect(303, `${kit.base(tenant)}/exports/${id}`);
   });

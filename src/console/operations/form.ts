@@ -87,4 +87,3 @@ export function errorsByField(err: FhirError, fields: Record<string, string>): {
   return { errors, formErrors };
 }
 
-export const utc = (iso: string | Date | null | undefined) => (iso ? new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—');

@@ -4,7 +4,7 @@
  * of downloadable files.
  */
 import { html, type Html } from '../html.ts';
-import { utc } from './form.ts';
+import { utc } from '../format.ts';
 
 const STATUS_TEXT: Record<string, string> = {
   queued: 'Queued', running: 'Running', completed: 'Completed', failed: 'Failed', cancelled: 'Cancelled', expired: 'Expired (files deleted)',
@@ -34,6 +34,12 @@ export function progressRegion(o: { status: string; progress?: string | null; re
 </section>`;
 }
 
+/** A failed job: the OperationOutcome's diagnostics it stored, and the way to start again. */
+export function failedNotice(error: unknown, what: 'export' | 'report', restartHref: string): Html {
+  const issues = ((error as { issue?: { diagnostics?: string }[] } | null)?.issue ?? []).map((i) => i.diagnostics).filter(Boolean);
+  return html`<div class="warning" role="alert"><p><strong>The ${what} failed.</strong></p>${issues.length ? html`<ul>${issues.map((i) => html`<li>${i}</li>`)}</ul>` : ''}<p><a href="${restartHref}">Start a new ${what}</a></p></div>`;
+}
+
 export interface FileRow { label: string; name: string; url: string; detail: string }
 
 export function filesTable(caption: string, files: FileRow[], detailHeader: string, expires?: Date): Html {
@@ -46,11 +52,6 @@ export function filesTable(caption: string, files: FileRow[], detailHeader: stri
 ${expires ? html`<p class="muted">These download links are signed for you and work until ${utc(expires)}; reload this page for fresh links.</p>` : ''}`;
 }
 
-export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
 
 /**
  * The way to cancel a running job from its page: a link to the confirmation page, in a `data-refresh` element so it

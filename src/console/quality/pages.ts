@@ -5,13 +5,13 @@
 import { html } from '../html.ts';
 import { consoleBase, layout, type LayoutOpts } from '../layout.ts';
 import type { Check } from './checks.ts';
+import { utc } from '../format.ts';
 
 export const QUALITY_PATH = '/quality';
 
 export interface CheckFigures { check: Check; byType: { type: string; records: number; findings: number }[]; records: number; findings: number }
 export interface LoadFigures { running: number; failed: number; interrupted: number; withRejections: number; finished: number }
 
-const utc = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 const n = (x: number) => x.toLocaleString('en-US');
 
 export function dashboardPage(o: LayoutOpts & { figures: CheckFigures[]; totals: Record<string, number>; loads: LoadFigures; publishedAt?: Date; canLoad: boolean; computedAt: Date }): string {
