@@ -31,8 +31,10 @@ export class UrlSigner {
   /** 'ok', 'expired' (genuine but past its time) or 'invalid' (anything else: tampered, truncated, another file's). */
   verify(tenant: string, job: string, file: string, exp: string | undefined, sig: string | undefined, now = Date.now()): 'ok' | 'expired' | 'invalid' {
     if (!exp || !sig || !/^\d{1,12}$/.test(exp) || !/^[A-Za-z0-9_-]{43}$/.test(sig)) return 'invalid';
-    const given = Buffer.from(sig, 'base64url');
-    const expected = this.#mac(tenant, job, file, Number(exp));
+    // Compare the text, not the decoded bytes: the 43rd character of a 32-byte base64url value carries 2 unused bits, so
+    // four spellings decode to the same MAC. A URL with one character changed must not still work.
+    const given = Buffer.from(sig, 'latin1');
+    const expected = Buffer.from(this.#mac(tenant, job, file, Number(exp)).toString('base64url'), 'latin1');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
     return Number(exp) * 1000 < now ? 'expired' : 'ok';
   }
