@@ -136,4 +136,13 @@ test('responses carry a request id; a given valid X-Request-Id is echoed', async
   const bad = await fhir(`${srv.base}/metadata`, { headers: { 'x-request-id': 'not ok; <script>' } });
   assert.notEqual(bad.headers.get('x-request-id'), 'not ok; <script>');
   assert.ok(bad.headers.get('x-request-id'));
+  // generated ids are UUID version 7: time-ordered, so the audit table's request-id index grows at its right edge
+  const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const first = (await fhir(`${srv.base}/metadata`)).headers.get('x-request-id')!;
+  await new Promise((r) => setTimeout(r, 2));
+  const second = (await fhir(`${srv.base}/metadata`)).headers.get('x-request-id')!;
+  assert.match(first, V7);
+  assert.match(second, V7);
+  assert.ok(first.slice(0, 13) < second.slice(0, 13), `${first} before ${second}`);
+  assert.ok(Math.abs(parseInt(first.slice(0, 8) + first.slice(9, 13), 16) - Date.now()) < 60_000, 'the time prefix is now');
 });
