@@ -15,7 +15,8 @@ import { fhir, testDatabaseUrl } from '../helpers/server.ts';
 import { startAuditServer, ownerClient, auditRows, practitioner, runCli, type AuditTestServer } from './audit-support.ts';
 import { purgeAudit, ChainBrokenError } from '../../src/audit/purge.ts';
 import { loadCheckpointKey } from '../../src/audit/checkpoint-key.ts';
-import { chainHash, contentHash, fromDbRow, normalize } from '../../src/audit/record.ts';
+import { chainHash, contentHash, fromDbRow, normalize, ChainCursor, genesisHash, type AuditRecord } from '../../src/audit/record.ts';
+import { appendBuffered } from '../../src/audit/store.ts';
 
 let srv: AuditTestServer;
 let owner: pg.Client;
@@ -181,4 +182,33 @@ test('rows of an unknown tenant id are verifiable under that id', async () => {
   const r = await verify(ghost);
   assert.equal(r.code, 0);
   assert.equal(r.lines.at(-1), 'verified 3 rows, chain intact');
+});
+
+test('buffered rows reach the database exactly as given, whatever their text; the batch chain equals the row-by-row rule', async () => {
+  const tenant = `odd-${randomBytes(4).toString('hex')}`;
+  const nasty = ['a"b', 'back\\slash', 'comma,brace{}', 'NULL', 'null', ' lead and trail ', '', 'é ü 中文 🙂', '\\"\\\\', 'x'.repeat(500)];
+  const records: AuditRecord[] = nasty.map((v, i) => normalize({
+    tenant, recordedAt: new Date(Date.UTC(2026, 10, 23, 4, 0, i)).toISOString(), requestId: `req-${v}`, actorKind: i % 2 ? 'staff' : 'anonymous',
+    actorId: i % 2 ? v : null, actorRoles: i % 2 ? [v, 'editor', v] : null, action: `act${v}`, method: 'GET', resourceType: v || null,
+    resourceIds: [v, `${v}2`], searchParams: i % 3 ? [v] : null, query: i % 2 ? v : null, status: 200 + i, outcome: 0, durationMs: 1.5 + i / 1000,
+    resultCount: i % 2 ? null : i, sourceIp: i % 2 ? '2001:db8::1' : null, userAgent: i % 2 ? v : null, networkHash: i % 2 ? null : 'v4:0123456789abcdef',
+    inTransaction: false,
+  }));
+  await appendBuffered(srv.services.db.pool, tenant, records.slice(0, 4));
+  await appendBuffered(srv.services.db.pool, tenant, records.slice(4));
+  const rows = (await auditRows(owner, tenant)).map(fromDbRow);
+  assert.equal(rows.length, records.length);
+  let prev = genesisHash(tenant);
+  rows.forEach((row, i) => {
+    assert.deepEqual(normalize(row.record), records[i], `row ${i}`);
+    assert.equal(row.seq, i + 1);
+    assert.deepEqual(row.prevHash, prev);
+    prev = chainHash(prev, row.seq, contentHash(records[i]));
+    assert.deepEqual(row.hash, prev, `hash of row ${i}`);
+  });
+  const cursor = new ChainCursor(genesisHash(tenant));
+  records.forEach((r, i) => assert.equal(cursor.next(i + 1, r), rows[i].hash.toString('hex')));
+  const r = await verify(tenant);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.lines.at(-1), `verified ${records.length} rows, chain intact`);
 });
