@@ -363,7 +363,7 @@ export class AuditService {
   }
 
   async #append(tenant: string, rows: Pending[]): Promise<void> {
-    await appendBuffered(this.#db.pool, tenant, rows);
+    await appendBuffered(this.#db.auditPool, tenant, rows);
   }
 
   async #appendOneByOne(tenant: string, rows: Pending[], failed: Pending[]): Promise<void> {

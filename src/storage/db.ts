@@ -31,6 +31,11 @@ export interface TenantTx {
 
 export interface Db {
   readonly pool: pg.Pool;
+  /**
+   * One connection for appending buffered audit rows (src/audit/store.ts), apart from the request pool: a flush holds
+   * its connection for a transaction of hundreds of rows, and must neither take one from requests nor wait behind them.
+   */
+  readonly auditPool: pg.Pool;
   /** Query builder only: build with it, execute with `tx.run`. */
   readonly qb: Knex;
   readonly ownerUrl: string;
@@ -80,6 +85,12 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
   // A connection killed under a checked-out client (server shutdown, failover) fails its query; it must not also
   // crash the process through an unhandled 'error' event.
   pool.on('connect', (client) => { client.on('error', () => {}); });
+  const auditPool = new pg.Pool({
+    connectionString: opts.appUrl, max: 1, idleTimeoutMillis: 30_000,
+    ...(opts.setRole ? { options: `-c role=${opts.appRole}` } : {}),
+  });
+  auditPool.on('error', () => {});
+  auditPool.on('connect', (client) => { client.on('error', () => {}); });
 
   const beforeCommit: ((tx: TenantTx) => Promise<void>)[] = [];
   let router: ReadRouter | undefined;
@@ -164,6 +175,7 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
 
   return {
     pool,
+    auditPool,
     readOneShot,
     qb,
     ownerUrl: opts.ownerUrl,
@@ -173,7 +185,7 @@ export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: stri
     withTenant,
     addBeforeCommit: (hook) => { beforeCommit.push(hook); },
     query: (sql, params) => pool.query(sql, params as any[]),
-    close: async () => { await pool.end(); if (router) await router.replica.end(); },
+    close: async () => { await pool.end(); await auditPool.end(); if (router) await router.replica.end(); },
   };
 }
 
