@@ -55,8 +55,8 @@ interface RequestAudit {
   ip: string | undefined;
   userAgent: string | undefined;
   credentialsPresented: boolean;
-  /** Status each committed in-transaction row recorded. */
-  txStatuses: number[];
+  /** Status the last committed in-transaction row recorded (null: none). */
+  txStatus: number | null;
   done: boolean;
 }
 
@@ -162,7 +162,7 @@ export class AuditService {
         tenant, startedAt: Date.now(), t0: performance.now(), method: req.method, info, query: q < 0 ? '' : url.slice(q + 1),
         ip: req.ip ?? req.socket.remoteAddress, userAgent: req.headers['user-agent'],
         credentialsPresented: req.headers.authorization !== undefined,
-        txStatuses: [], done: false,
+        txStatus: null, done: false,
       };
       (rc as Audited)[STATE] = state;
       res.locals.auditContext = rc;
@@ -173,7 +173,9 @@ export class AuditService {
         this.#admitted--;
         try { this.#finish(rc, state, res); } catch (err) { this.#logger.error({ code: (err as { code?: string }).code }, 'audit row could not be built'); }
       };
-      res.once('close', done); // after 'finish' for a completed response, or when the connection went away first
+      // after 'finish' for a completed response, or when the connection went away first (`on`, not `once`: done()
+      // guards itself, and once() allocates a wrapper per request)
+      res.on('close', done);
       next();
     };
   }
@@ -209,7 +211,7 @@ export class AuditService {
     } catch (err) {
       throw this.#unavailable(err);
     }
-    if (state) state.txStatuses.push(status);
+    if (state) state.txStatus = status;
     if (rc) rc.audit.writtenInTransaction = true;
   };
 
@@ -233,7 +235,7 @@ export class AuditService {
     // 499: the response did not complete (the client went away, or a streamed answer was cut off)
     const status = res.writableFinished ? res.statusCode : 499;
     // A committed in-transaction row already records this request if the response ended the way that row says.
-    if (state.txStatuses.length > 0 && state.txStatuses[state.txStatuses.length - 1] === status) return;
+    if (state.txStatus === status) return;
     const a = rc.audit;
     const action = a.action ?? state.info().action;
     const resultCount = a.resultCount ?? ((action === 'read' || action === 'vread') && status === 200 ? 1 : null);
