@@ -6,7 +6,7 @@
  */
 import type { FileStorage, FileWriter, StoredFile } from '../jobs/storage/storage.ts';
 import type { Keyring } from './envelope.ts';
-import { CHUNK, DecryptStream, EncryptStream, plaintextSize } from './stream.ts';
+import { CHUNK, ChunkSealer, DecryptStream, plaintextSize } from './stream.ts';
 
 export class EncryptedFileStorage implements FileStorage {
   readonly kind: FileStorage['kind'];
@@ -17,24 +17,26 @@ export class EncryptedFileStorage implements FileStorage {
 
   async createWriter(key: string): Promise<FileWriter> {
     const w = await this.inner.createWriter(key);
-    const enc = new EncryptStream(this.#ring);
+    const sealer = new ChunkSealer(this.#ring);
+    // Each write's ciphertext (header, then ciphertext ‖ tag per completed chunk) comes in one buffer the sealer
+    // reuses, so it goes to the inner writer as one write, finished before the next call may seal into it again.
+    // The caller's bytes are not kept (the sealer copies what it holds back): it may reuse its buffer once this
+    // resolves (the NDJSON writer does). Writes are serialized, whatever the caller does.
+    let chain: Promise<unknown> = Promise.resolve();
+    const serial = <T>(f: () => Promise<T>): Promise<T> => {
+      const p = chain.then(f);
+      chain = p.catch(() => {});
+      return p;
+    };
     let failed: Error | undefined;
-    // Ciphertext flows to the inner writer in order; waiting on it is the back-pressure.
-    let chain = Promise.resolve();
-    enc.on('data', (c: Buffer) => { chain = chain.then(() => w.write(c)).catch((e) => { failed = e; }); });
-    const push = async (chunk: Buffer | null) => {
+    const put = async (cipher: Buffer) => {
       if (failed) throw failed;
-      if (chunk === null) { await new Promise<void>((resolve, reject) => { enc.once('end', resolve); enc.once('error', reject); enc.end(); }); }
-      // No copy of the caller's bytes: the cipher consumes them synchronously and EncryptStream copies what it holds
-      // back, so the caller may reuse its buffer once this resolves (the NDJSON writer does).
-      else if (!enc.write(chunk)) await new Promise<void>((r) => enc.once('drain', r));
-      await chain;
-      if (failed) throw failed;
+      try { if (cipher.length) await w.write(cipher); } catch (e) { failed = e as Error; throw e; }
     };
     return {
-      write: (chunk) => push(chunk),
-      close: async () => { await push(null); await w.close(); return enc.bytesIn; },
-      abort: async () => { enc.destroy(); await w.abort(); },
+      write: (chunk) => serial(() => put(sealer.update(chunk))),
+      close: () => serial(async () => { await put(sealer.final()); await w.close(); return sealer.bytesIn; }),
+      abort: () => serial(() => w.abort()),
     };
   }
 

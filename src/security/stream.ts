@@ -9,7 +9,7 @@
  * dropped or the file truncated at a chunk boundary without the last decryption failing. The header holds the only
  * key material; rotation rewrites it in place (same length) without touching the chunks.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { KEY_BYTES, WRAPPED_KEY_BYTES, type Keyring } from './envelope.ts';
@@ -57,11 +57,95 @@ export function plaintextSize(size: number, headerLen: number, chunk = CHUNK): n
 /**
  * Both directions copy as little as they can (an export moves gigabytes through here, and every copy is garbage to
  * collect): whole chunks are sealed or opened straight from the input's own bytes; only the bytes held back between
- * writes are copied (the writer may reuse its buffer once its write returns), and each chunk's output goes on as the
- * cipher returns it, without joining.
+ * writes are copied (the writer may reuse its buffer once its write returns). The data key is imported once per file
+ * as a KeyObject (a raw key buffer would be re-imported for every chunk's cipher).
  */
+
+/**
+ * The encryption as plain calls, for a writer that waits for each write to finish (the encrypted file storage): each
+ * `update` returns the header (first call) and every chunk its input completes, ciphertext ‖ tag one after the other,
+ * in one buffer the sealer reuses, valid until the next call. So a 256 KiB write becomes one 256 KiB file write (not
+ * a write per ciphertext and per tag), and no output buffers pile up for the garbage collector: what is left to
+ * allocate per chunk is the cipher's own output, copied into the reused buffer at once.
+ */
+export class ChunkSealer {
+  readonly #key: KeyObject;
+  readonly #prefix: Buffer;
+  readonly #chunk: number;
+  #header: Buffer | undefined;
+  /** Plaintext held back (at least one byte once there was input: only `final` knows which chunk is the last). */
+  readonly #held: Buffer;
+  #heldBytes = 0;
+  #out: Buffer;
+  #outBytes = 0;
+  #i = 0;
+  #finished = false;
+  /** Plaintext bytes taken in. */
+  bytesIn = 0;
+  constructor(ring: Keyring, chunk = CHUNK) {
+    const h = encryptedHeader(ring, chunk);
+    this.#key = createSecretKey(h.dataKey); this.#prefix = h.prefix; this.#chunk = chunk; this.#header = h.header;
+    this.#held = Buffer.allocUnsafe(chunk);
+    this.#out = Buffer.allocUnsafe(0);
+  }
+
+  /** Room for `bytes` more output (grown only for a write larger than any before). */
+  #reserve(bytes: number): void {
+    if (this.#outBytes + bytes <= this.#out.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.#outBytes + bytes, this.#out.length * 2));
+    this.#out.copy(bigger, 0, 0, this.#outBytes);
+    this.#out = bigger;
+  }
+
+  #begin(maxPlain: number): void {
+    this.#outBytes = 0;
+    const header = this.#header;
+    const chunks = Math.ceil(maxPlain / this.#chunk) + 1;
+    this.#reserve((header?.length ?? 0) + maxPlain + chunks * TAG);
+    if (header) { header.copy(this.#out, 0); this.#outBytes = header.length; this.#header = undefined; }
+  }
+
+  #seal(plain: Buffer, final: boolean): void {
+    const c = createCipheriv('aes-256-gcm', this.#key, nonce(this.#prefix, this.#i));
+    c.setAAD(aad(this.#i++, final));
+    this.#outBytes += c.update(plain).copy(this.#out, this.#outBytes);
+    c.final(); // GCM: no output here
+    this.#outBytes += c.getAuthTag().copy(this.#out, this.#outBytes);
+  }
+
+  /** Takes `data` (not kept: the caller may reuse it at once); returns the ciphertext it completes (maybe none). */
+  update(data: Buffer): Buffer {
+    if (this.#finished) throw new Error('ChunkSealer: update after final');
+    this.bytesIn += data.length;
+    this.#begin(this.#heldBytes + data.length);
+    let off = 0;
+    if (this.#heldBytes > 0) {
+      const need = this.#chunk - this.#heldBytes;
+      if (data.length <= need) {
+        data.copy(this.#held, this.#heldBytes); this.#heldBytes += data.length;
+        return this.#out.subarray(0, this.#outBytes);
+      }
+      data.copy(this.#held, this.#heldBytes, 0, need);
+      this.#seal(this.#held, false);
+      this.#heldBytes = 0; off = need;
+    }
+    while (data.length - off > this.#chunk) { this.#seal(data.subarray(off, off + this.#chunk), false); off += this.#chunk; }
+    this.#heldBytes = data.copy(this.#held, 0, off);
+    return this.#out.subarray(0, this.#outBytes);
+  }
+
+  /** The last chunk (possibly empty), sealed as final (and the header, if nothing was written). */
+  final(): Buffer {
+    if (this.#finished) throw new Error('ChunkSealer: final twice');
+    this.#finished = true;
+    this.#begin(this.#heldBytes);
+    this.#seal(this.#held.subarray(0, this.#heldBytes), true);
+    return this.#out.subarray(0, this.#outBytes);
+  }
+}
+
 export class EncryptStream extends Transform {
-  readonly #key: Buffer;
+  readonly #key: KeyObject;
   readonly #prefix: Buffer;
   readonly #chunk: number;
   /** Plaintext held back: at least one byte always is, since only the end of input knows which chunk is final. */
@@ -73,7 +157,7 @@ export class EncryptStream extends Transform {
   constructor(ring: Keyring, chunk = CHUNK) {
     super();
     const h = encryptedHeader(ring, chunk);
-    this.#key = h.dataKey; this.#prefix = h.prefix; this.#chunk = chunk;
+    this.#key = createSecretKey(h.dataKey); this.#prefix = h.prefix; this.#chunk = chunk;
     this.push(h.header);
   }
   #seal(plain: Buffer, final: boolean): void {
@@ -107,7 +191,7 @@ export class EncryptStream extends Transform {
 export class DecryptStream extends Transform {
   readonly #ring: Keyring;
   #header?: Header;
-  #key?: Buffer;
+  #key?: KeyObject;
   /** Input held back: a partial chunk, or at least one whole chunk until more input shows it is not the final one. */
   #held: Buffer[] = [];
   #heldBytes = 0;
@@ -129,7 +213,7 @@ export class DecryptStream extends Transform {
         const all = this.#heldBytes ? Buffer.concat([...this.#held, data]) : data;
         const h = parseHeader(all);
         if (!h) { this.#held = [Buffer.from(all)]; this.#heldBytes = all.length; return cb(); }
-        this.#header = h; this.#key = this.#ring.unwrap(h.kid, h.wrapped);
+        this.#header = h; this.#key = createSecretKey(this.#ring.unwrap(h.kid, h.wrapped));
         this.#held = []; this.#heldBytes = 0;
         data = all; off = h.length;
       }
