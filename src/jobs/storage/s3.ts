@@ -6,8 +6,12 @@
  * object appears only when the upload completes, and an aborted writer aborts the upload. Downloads are streamed
  * through the service (so signed-URL checks and auditing stay in one place).
  *
- * NOTE: this backend has not been run against a real object store in this repository's tests (none is reachable
- * from CI); the local backend is the tested one.
+ * Objects are sent without per-request SSE headers (ADR 0009): buckets encrypt at rest themselves (AWS S3 applies
+ * SSE-S3 to every new object; set SSE-KMS on the bucket for customer-managed keys), and some S3-compatible stores
+ * (MinIO without a KMS) refuse SSE headers.
+ *
+ * Tested end to end against s3rver, an S3 protocol server (test/api/export-s3.test.ts): multipart and single PUT
+ * uploads, streamed downloads, listing and batch deletes. Not run against AWS itself from CI (no network there).
  */
 import type { Readable } from 'node:stream';
 import {
@@ -47,7 +51,7 @@ export class S3FileStorage implements FileStorage {
     const flushPart = async () => {
       const body = Buffer.concat(pending, pendingBytes);
       pending = []; pendingBytes = 0;
-      if (!uploadId) uploadId = (await this.#client.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: 'application/fhir+ndjson', ServerSideEncryption: 'AES256' }))).UploadId!;
+      if (!uploadId) uploadId = (await this.#client.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: 'application/fhir+ndjson' }))).UploadId!;
       const PartNumber = parts.length + 1;
       const r = await this.#client.send(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: body }));
       parts.push({ ETag: r.ETag!, PartNumber });
@@ -60,7 +64,7 @@ export class S3FileStorage implements FileStorage {
       close: async () => {
         if (!uploadId) {
           // small file: one PUT
-          await this.#client.send(new PutObjectCommand({ Bucket, Key, Body: Buffer.concat(pending, pendingBytes), ContentType: 'application/fhir+ndjson', ServerSideEncryption: 'AES256' }));
+          await this.#client.send(new PutObjectCommand({ Bucket, Key, Body: Buffer.concat(pending, pendingBytes), ContentType: 'application/fhir+ndjson' }));
           return bytes;
         }
         if (pendingBytes > 0) await flushPart();
