@@ -3,7 +3,8 @@
  *
  * Exports about N (default 1,000,000) Plan-Net resources of one tenant end to end, as a client would: kick-off with a
  * SMART token → poll honouring Retry-After → download every file (no token, identity encoding, D in parallel). Prints
- * resources/s and MB/s end to end and per phase, and the worker's peak RSS. In the same run it times
+ * resources/s and MB/s end to end and per phase, the worker's peak RSS and its full garbage collections during the
+ * export (the worker runs with --trace-gc; its mark-compacts between kick-off and manifest are counted). In the same run it times
  * `COPY (SELECT content FROM resources WHERE tenant_id = … AND NOT deleted) TO STDOUT` over the same rows, and prints
  * the ratio. Targets: ≥ 25,000 resources/s end to end, ≥ 50% of the COPY rate, worker RSS < 300 MB.
  *
@@ -36,6 +37,7 @@ const common = { SEED_DEMO: 'false', EXPORT_MAX_LINES_PER_FILE: String(maxLines)
 const svc = await startService({ ...common, ROLE: inProcess ? 'all' : 'api' });
 let worker: ReturnType<typeof spawn> | undefined;
 let workerPeak = 0;
+let markCompacts = 0; // the worker's, from --trace-gc (not with --in-process)
 let sampler: NodeJS.Timeout | undefined;
 const hwm = (pid: number | undefined) => {
   try { return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024; } catch { return 0; }
@@ -43,12 +45,16 @@ const hwm = (pid: number | undefined) => {
 try {
   const { url: ownerUrl } = JSON.parse(fs.readFileSync(path.join(svc.dataDir, 'connection.json'), 'utf8')) as { url: string };
   if (!inProcess) {
-    worker = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts'), '--role', 'worker'], {
+    worker = spawn(process.execPath, ['--trace-gc', path.join(PROJECT_ROOT, 'src', 'main.ts'), '--role', 'worker'], {
       env: { ...process.env, ...common, DATA_DIR: svc.dataDir, DATABASE_URL: ownerUrl }, stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise<void>((resolve, reject) => {
-      let out = '';
-      worker!.stdout!.on('data', (d) => { out += String(d); if (out.includes('job worker running')) resolve(); });
+      let out: string | undefined = '';
+      worker!.stdout!.on('data', (d) => {
+        const text = String(d);
+        markCompacts += text.split('Mark-Compact').length - 1;
+        if (out !== undefined) { out += text; if (out.includes('job worker running')) { out = undefined; resolve(); } }
+      });
       worker!.once('exit', (c) => reject(new Error(`worker exited ${c}`)));
     });
   }
@@ -98,6 +104,7 @@ try {
   // a registered client and the real token flow (the service's signing keys are encrypted under its master key)
   const token = await smartClient(svc, tenant, 'system/*.read')();
   const t0 = performance.now();
+  const markCompacts0 = markCompacts;
   const k = await fetch(`${base}/$export`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json', prefer: 'respond-async' } });
   if (k.status !== 202) throw new Error(`kick-off: ${k.status} ${await k.text()}`);
   const status = k.headers.get('content-location')!;
@@ -112,6 +119,7 @@ try {
     await new Promise((ok) => setTimeout(ok, Number(r.headers.get('retry-after') ?? 1) * 1000));
   }
   const tManifest = performance.now();
+  const exportMarkCompacts = markCompacts - markCompacts0;
   let bytes = 0;
   let lines = 0;
   const queue = [...manifest.output];
@@ -144,7 +152,7 @@ try {
   console.log(`    kick-off → manifest: ${((tManifest - t0) / 1000).toFixed(1)} s (${polls} polls at Retry-After); downloads: ${((tEnd - tManifest) / 1000).toFixed(1)} s = ${Math.round(lines / ((tEnd - tManifest) / 1000))} resources/s`);
   console.log(`  COPY (SELECT content ...) TO STDOUT: ${mb(copy.bytes).toFixed(0)} MB in ${copy.secs.toFixed(1)} s = ${Math.round(copyRate)} resources/s, ${(mb(copy.bytes) / copy.secs).toFixed(0)} MB/s`);
   console.log(`  export end to end / COPY: ${(100 * rate / copyRate).toFixed(0)}% (target ≥ 50%)`);
-  console.log(`  worker peak RSS: ${workerPeak.toFixed(0)} MB (target < 300 MB)${inProcess ? '' : `; API process peak RSS: ${svc.peakRssMb().toFixed(0)} MB`}`);
+  console.log(`  worker peak RSS: ${workerPeak.toFixed(0)} MB (target < 300 MB)${inProcess ? '' : `; API process peak RSS: ${svc.peakRssMb().toFixed(0)} MB; worker mark-compacts kick-off → manifest: ${exportMarkCompacts}`}`);
   if (lines !== loaded) { console.error(`exported ${lines} of ${loaded}`); process.exitCode = 1; }
 } finally {
   if (sampler) clearInterval(sampler);
