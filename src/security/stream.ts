@@ -144,47 +144,24 @@ export class ChunkSealer {
   }
 }
 
+/** ChunkSealer as a stream (backups): the same format from the same code. */
 export class EncryptStream extends Transform {
-  readonly #key: KeyObject;
-  readonly #prefix: Buffer;
-  readonly #chunk: number;
-  /** Plaintext held back: at least one byte always is, since only the end of input knows which chunk is final. */
-  #held: Buffer[] = [];
-  #heldBytes = 0;
-  #i = 0;
-  /** Plaintext bytes taken in. */
-  bytesIn = 0;
+  readonly #sealer: ChunkSealer;
   constructor(ring: Keyring, chunk = CHUNK) {
     super();
-    const h = encryptedHeader(ring, chunk);
-    this.#key = createSecretKey(h.dataKey); this.#prefix = h.prefix; this.#chunk = chunk;
-    this.push(h.header);
+    this.#sealer = new ChunkSealer(ring, chunk);
   }
-  #seal(plain: Buffer, final: boolean): void {
-    const c = createCipheriv('aes-256-gcm', this.#key, nonce(this.#prefix, this.#i));
-    c.setAAD(aad(this.#i++, final));
-    this.push(c.update(plain));
-    c.final(); // GCM: no output here
-    this.push(c.getAuthTag());
-  }
-  #hold(b: Buffer): void { this.#held.push(Buffer.from(b)); this.#heldBytes += b.length; }
+  /** Plaintext bytes taken in. */
+  get bytesIn(): number { return this.#sealer.bytesIn; }
+  // the sealer reuses its output buffer at the next call, so what is pushed downstream is a copy
   override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytesIn += data.length;
-    let off = 0;
-    if (this.#heldBytes > 0) {
-      const need = this.#chunk - this.#heldBytes;
-      if (data.length <= need) { this.#hold(data); return cb(); }
-      this.#held.push(data.subarray(0, need));
-      this.#seal(Buffer.concat(this.#held, this.#chunk), false);
-      this.#held = []; this.#heldBytes = 0; off = need;
-    }
-    while (data.length - off > this.#chunk) { this.#seal(data.subarray(off, off + this.#chunk), false); off += this.#chunk; }
-    if (off < data.length) this.#hold(data.subarray(off));
+    const out = this.#sealer.update(data);
+    if (out.length) this.push(Buffer.from(out));
     cb();
   }
   override _flush(cb: TransformCallback): void {
-    this.#seal(Buffer.concat(this.#held, this.#heldBytes), true);
-    this.#held = []; this.#heldBytes = 0; cb();
+    this.push(Buffer.from(this.#sealer.final()));
+    cb();
   }
 }
 
