@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Keyring, parseMasterKey } from '../../src/security/envelope.ts';
 import { ChunkSealer, DecryptStream, decryptFile, plaintextSize } from '../../src/security/stream.ts';
+import { decryptInCuts } from '../helpers/decrypt-in-cuts.ts';
 import { EncryptedFileStorage } from '../../src/security/file-storage.ts';
 import { LocalFileStorage } from '../../src/jobs/storage/local.ts';
 
@@ -41,21 +42,7 @@ function seal(plain: Buffer, cuts: number[], chunk = CHUNK): Buffer {
   return Buffer.concat(out);
 }
 
-function decrypt(cipher: Buffer, cuts: number[]): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const dec = new DecryptStream(ring);
-    const out: Buffer[] = [];
-    dec.on('data', (c: Buffer) => out.push(c));
-    dec.on('error', reject);
-    dec.on('end', () => resolve(Buffer.concat(out)));
-    for (let off = 0, i = 0; off < cipher.length; i++) {
-      const n = Math.min(cuts[i % cuts.length], cipher.length - off);
-      dec.write(cipher.subarray(off, off + n));
-      off += n;
-    }
-    dec.end();
-  });
-}
+const decrypt = (cipher: Buffer, cuts: number[]) => decryptInCuts(ring, cipher, cuts);
 
 const SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 2 * CHUNK + 1, 5 * CHUNK + 17, 40_000];
 const CUTS = [[1], [CHUNK], [CHUNK - 1], [CHUNK + 1], [2 * CHUNK], [3 * CHUNK + 1], [7, 1500, 1, 4096, CHUNK, 300], [40_000]];

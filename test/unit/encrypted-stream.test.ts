@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Keyring, parseMasterKey } from '../../src/security/envelope.ts';
 import { DecryptStream, EncryptStream } from '../../src/security/stream.ts';
+import { decryptInCuts } from '../helpers/decrypt-in-cuts.ts';
 
 const ring = new Keyring(parseMasterKey(randomBytes(32).toString('base64'), 'test'));
 const CHUNK = 1024; // small chunks, so boundaries are everywhere
@@ -30,22 +31,7 @@ function encrypt(plain: Buffer, cuts: number[]): Buffer {
   return Buffer.concat(out);
 }
 
-function decrypt(cipher: Buffer, cuts: number[]): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const dec = new DecryptStream(ring);
-    const out: Buffer[] = [];
-    dec.on('data', (c: Buffer) => out.push(c));
-    dec.on('error', reject);
-    dec.on('end', () => resolve(Buffer.concat(out)));
-    let off = 0;
-    for (let i = 0; off < cipher.length; i++) {
-      const n = Math.min(cuts[i % cuts.length], cipher.length - off);
-      dec.write(cipher.subarray(off, off + n));
-      off += n;
-    }
-    dec.end();
-  });
-}
+const decrypt = (cipher: Buffer, cuts: number[]) => decryptInCuts(ring, cipher, cuts);
 
 const SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 5 * CHUNK + 17, 40_000];
 const CUTS = [[1], [CHUNK], [CHUNK - 1], [CHUNK + 1], [3 * CHUNK], [7, 1500, 1, 4096, CHUNK, 300]];
