@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Keyring, parseMasterKey } from '../../src/security/envelope.ts';
-import { ChunkSealer, DecryptStream, decryptFile, plaintextSize } from '../../src/security/stream.ts';
+import { ChunkSealer, decryptFile, plaintextSize } from '../../src/security/stream.ts';
 import { decryptInCuts } from '../helpers/decrypt-in-cuts.ts';
 import { EncryptedFileStorage } from '../../src/security/file-storage.ts';
 import { LocalFileStorage } from '../../src/jobs/storage/local.ts';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Keyring, parseMasterKey } from '../../src/security/envelope.ts';
-import { DecryptStream, EncryptStream } from '../../src/security/stream.ts';
+import { EncryptStream } from '../../src/security/stream.ts';
 import { decryptInCuts } from '../helpers/decrypt-in-cuts.ts';
 
 const ring = new Keyring(parseMasterKey(randomBytes(32).toString('base64'), 'test'));
