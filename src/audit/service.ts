@@ -151,7 +151,10 @@ export class AuditService {
       const tenant = m[1];
       // Described lazily: a handled request names its own action and resource, and the route is only for log lines.
       let described: PathInfo | undefined;
-      const info = () => (described ??= describePath(req.method, path));
+      // Strings only in what the request context keeps: the context can outlive the request (anything asynchronous
+      // started while it was current holds on to it), and a closure over `req` would keep the whole request alive.
+      const method = req.method;
+      const info = () => (described ??= describePath(method, path));
       res.locals.auditInfo = info;
       if (this.#buffer.length + this.#inFlight + this.#admitted >= this.#max || this.#closed) {
         this.#refused.set(tenant, (this.#refused.get(tenant) ?? 0) + 1);
@@ -159,7 +162,7 @@ export class AuditService {
         return next(new FhirError('unavailable', 'The audit trail cannot be written at the moment, so the request was not served; retry shortly.', { headers: { 'Retry-After': '5' } }));
       }
       const state: RequestAudit = {
-        tenant, startedAt: Date.now(), t0: performance.now(), method: req.method, info, query: q < 0 ? '' : url.slice(q + 1),
+        tenant, startedAt: Date.now(), t0: performance.now(), method, info, query: q < 0 ? '' : url.slice(q + 1),
         ip: req.ip ?? req.socket.remoteAddress, userAgent: req.headers['user-agent'],
         credentialsPresented: req.headers.authorization !== undefined,
         txStatus: null, done: false,
