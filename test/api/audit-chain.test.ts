@@ -212,3 +212,22 @@ test('buffered rows reach the database exactly as given, whatever their text; th
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.lines.at(-1), `verified ${records.length} rows, chain intact`);
 });
+
+test('a flush bigger than one INSERT slice (200 rows) is one chain, numbered without gaps, verified intact', async () => {
+  const tenant = `slices-${randomBytes(4).toString('hex')}`;
+  const records: AuditRecord[] = Array.from({ length: 450 }, (_, i) => normalize({
+    tenant, recordedAt: new Date(Date.UTC(2026, 10, 23, 5, 0, 0, i)).toISOString(), requestId: `slice-${i}`, actorKind: 'anonymous', actorId: null,
+    actorRoles: null, action: 'read', method: 'GET', resourceType: 'Practitioner', resourceIds: [`p${i}`], searchParams: null, query: null,
+    status: 200, outcome: 0, durationMs: 1, resultCount: 1, sourceIp: null, userAgent: null, networkHash: 'v4:0123456789abcdef', inTransaction: false,
+  }));
+  await appendBuffered(srv.services.db.pool, tenant, records);
+  const rows = (await auditRows(owner, tenant)).map(fromDbRow);
+  assert.deepEqual(rows.map((r) => r.seq), records.map((_, i) => i + 1));
+  assert.deepEqual(rows.map((r) => r.record.requestId), records.map((r) => r.requestId), 'in the order given');
+  const head = (await owner.query('SELECT seq, hash FROM audit_chain_head WHERE tenant_id = $1', [tenant])).rows[0];
+  assert.equal(Number(head.seq), 450);
+  assert.deepEqual(head.hash, rows.at(-1)!.hash, 'the head moved to the last row');
+  const r = await verify(tenant);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.lines.at(-1), 'verified 450 rows, chain intact');
+});
