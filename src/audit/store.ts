@@ -26,6 +26,9 @@ function quoted(v: unknown): string {
   return NEEDS_ESCAPE.test(s) ? `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${s}"`;
 }
 
+const textElement = (v: string | null) => (v === null ? 'NULL' : quoted(v));
+const numElement = (v: number | null) => (v === null ? 'NULL' : String(v));
+
 /**
  * The batch as PostgreSQL array literals, one per column, built in one pass over the rows. Hand-written instead of
  * handing pg 22 arrays of values: pg's array encoding runs two regular-expression replaces on every element and wants
@@ -38,29 +41,27 @@ class Columns {
   resultCount = ''; sourceIp = ''; userAgent = ''; networkHash = ''; inTransaction = '';
   add(seq: number, prevHex: string, hashHex: string, r: AuditRecord): void {
     const sep = this.seq === '' ? '' : ',';
-    const text = (v: string | null) => (v === null ? `${sep}NULL` : sep + quoted(v));
-    const num = (v: number | null) => (v === null ? `${sep}NULL` : sep + String(v));
     this.seq += sep + String(seq);
     this.prev += `${sep}"\\\\x${prevHex}"`;
     this.hash += `${sep}"\\\\x${hashHex}"`;
-    this.recordedAt += text(r.recordedAt);
-    this.requestId += text(r.requestId);
-    this.actorKind += text(r.actorKind);
-    this.actorId += text(r.actorId);
-    this.actorRoles += text(textArray(r.actorRoles));
-    this.action += text(r.action);
-    this.method += text(r.method);
-    this.resourceType += text(r.resourceType);
-    this.resourceIds += text(textArray(r.resourceIds));
-    this.searchParams += text(textArray(r.searchParams));
-    this.query += text(r.query);
-    this.status += num(r.status);
-    this.outcome += num(r.outcome);
-    this.durationMs += num(r.durationMs);
-    this.resultCount += num(r.resultCount);
-    this.sourceIp += text(r.sourceIp);
-    this.userAgent += text(r.userAgent);
-    this.networkHash += text(r.networkHash);
+    this.recordedAt += sep + textElement(r.recordedAt);
+    this.requestId += sep + textElement(r.requestId);
+    this.actorKind += sep + textElement(r.actorKind);
+    this.actorId += sep + textElement(r.actorId);
+    this.actorRoles += sep + textElement(textArray(r.actorRoles));
+    this.action += sep + textElement(r.action);
+    this.method += sep + textElement(r.method);
+    this.resourceType += sep + textElement(r.resourceType);
+    this.resourceIds += sep + textElement(textArray(r.resourceIds));
+    this.searchParams += sep + textElement(textArray(r.searchParams));
+    this.query += sep + textElement(r.query);
+    this.status += sep + numElement(r.status);
+    this.outcome += sep + numElement(r.outcome);
+    this.durationMs += sep + numElement(r.durationMs);
+    this.resultCount += sep + numElement(r.resultCount);
+    this.sourceIp += sep + textElement(r.sourceIp);
+    this.userAgent += sep + textElement(r.userAgent);
+    this.networkHash += sep + textElement(r.networkHash);
     this.inTransaction += sep + (r.inTransaction ? 't' : 'f');
   }
   values(): string[] {
@@ -108,10 +109,10 @@ export async function appendBuffered(pool: pg.Pool, tenant: string, rows: AuditR
       // which every request waited and the database idled.
       for (let start = 0; start < rows.length; start += SLICE_ROWS) {
         const columns = new Columns();
-        for (const r of rows.slice(start, start + SLICE_ROWS)) {
+        for (let i = start; i < Math.min(start + SLICE_ROWS, rows.length); i++) {
           seq++;
           const prev = chain.hash;
-          columns.add(seq, prev, chain.next(seq, r), r);
+          columns.add(seq, prev, chain.next(seq, rows[i]), rows[i]);
         }
         await client.query({ name: 'audit-append-buffered', text: INSERT, values: [tenant, ...columns.values(), seq, `\\x${chain.hash}`] });
       }

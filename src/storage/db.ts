@@ -75,33 +75,27 @@ export function makeTenantTx(tenant: string, client: pg.PoolClient): TenantTx {
 }
 
 export function createDb(opts: { appUrl: string; ownerUrl: string; appRole: string; setRole: boolean; poolMax: number; keyring?: Keyring; readUrl?: string; readYourWritesMs?: number }): Db {
-  const pool = new pg.Pool({
-    connectionString: opts.appUrl, max: opts.poolMax, idleTimeoutMillis: 30_000,
-    // Without a dedicated login role, the session starts as the application role (a startup parameter, so no
-    // query can ever run on the connection before it takes effect).
-    ...(opts.setRole ? { options: `-c role=${opts.appRole}` } : {}),
-  });
-  pool.on('error', () => { /* idle client errors surface on next use; never crash the process */ });
-  // A connection killed under a checked-out client (server shutdown, failover) fails its query; it must not also
-  // crash the process through an unhandled 'error' event.
-  pool.on('connect', (client) => { client.on('error', () => {}); });
-  const auditPool = new pg.Pool({
-    connectionString: opts.appUrl, max: 1, idleTimeoutMillis: 30_000,
-    ...(opts.setRole ? { options: `-c role=${opts.appRole}` } : {}),
-  });
-  auditPool.on('error', () => {});
-  auditPool.on('connect', (client) => { client.on('error', () => {}); });
+  /** A pool of connections as the application role: the request pool, the audit appender's, the replica's. */
+  const appPool = (connectionString: string, max: number): pg.Pool => {
+    const p = new pg.Pool({
+      connectionString, max, idleTimeoutMillis: 30_000,
+      // Without a dedicated login role, the session starts as the application role (a startup parameter, so no
+      // query can ever run on the connection before it takes effect).
+      ...(opts.setRole ? { options: `-c role=${opts.appRole}` } : {}),
+    });
+    p.on('error', () => { /* idle client errors surface on next use; never crash the process */ });
+    // A connection killed under a checked-out client (server shutdown, failover) fails its query; it must not also
+    // crash the process through an unhandled 'error' event.
+    p.on('connect', (client) => { client.on('error', () => {}); });
+    return p;
+  };
+  const pool = appPool(opts.appUrl, opts.poolMax);
+  const auditPool = appPool(opts.appUrl, 1);
 
   const beforeCommit: ((tx: TenantTx) => Promise<void>)[] = [];
   let router: ReadRouter | undefined;
   if (opts.readUrl) {
-    const replica = new pg.Pool({
-      connectionString: opts.readUrl, max: opts.poolMax, idleTimeoutMillis: 30_000,
-      ...(opts.setRole ? { options: `-c role=${opts.appRole}` } : {}),
-    });
-    replica.on('error', () => {});
-    replica.on('connect', (client) => { client.on('error', () => {}); });
-    router = new ReadRouter(replica, opts.readYourWritesMs ?? 30_000);
+    router = new ReadRouter(appPool(opts.readUrl, opts.poolMax), opts.readYourWritesMs ?? 30_000);
   }
 
   /** A read-only transaction on the replica, or undefined when this caller must read from the primary. */

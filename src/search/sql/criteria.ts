@@ -265,7 +265,6 @@ export function canDrive(c: Criterion): boolean {
   return c.kind !== 'column' && c.kind !== 'has' && selfValidating(c);
 }
 
-
 /** `rid` is a live resource of `type`. */
 function liveSql(rid: string, type: string, b: Binder): string {
   const a = b.alias('l');
