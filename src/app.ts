@@ -12,7 +12,7 @@ import { bulkDataRouter } from './fhir/operations/routes.ts';
 import { adequacyRouter } from './adequacy/routes.ts';
 import { errorHandler } from './http/errors.ts';
 import { FhirError } from './fhir/outcome/errors.ts';
-import { runWithContext, currentContext } from './http/request-context.ts';
+import { runWithContext, currentContext, type RequestContext } from './http/request-context.ts';
 import { ANONYMOUS } from './auth/identity.ts';
 import { authenticate } from './auth/authenticate.ts';
 import { smartRouter, fhirBaseUrl } from './auth/smart/routes.ts';
@@ -64,11 +64,14 @@ export function buildApp(services: AppServices, opts: { audit?: AuditService; me
   }));
 
   // Everything after this runs inside the request's context (request id, tenant, identity, audit notes).
-  app.use((req: Request, _res: Response, next: NextFunction) => {
-    runWithContext({ requestId: String(req.id), identity: ANONYMOUS, audit: {} }, next);
+  // Audit: a row for every tenant request, refused ones included, so it is admitted here, before everything that can
+  // refuse (in this layer rather than one of its own: it runs for every request).
+  const audit = opts.audit?.enabled ? opts.audit : undefined;
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const rc: RequestContext = { requestId: String(req.id), identity: ANONYMOUS, audit: {} };
+    if (audit) runWithContext(rc, audit.admit, rc, req, res, next);
+    else runWithContext(rc, next as () => void);
   });
-  // Audit: a row for every tenant request, refused ones included, so it comes before everything that can refuse.
-  if (opts.audit) app.use(opts.audit.middleware());
 
   app.use(requireHttps(services.config.production));
   app.use(securityHeaders(services.config.production));

@@ -1,8 +1,8 @@
 /**
  * The audit trail at run time: a row for every request to a tenant, never lost.
  *
- * - `middleware()` runs right after the request context is created (before tenancy, authentication, rate limits and
- *   body parsing), so refused requests get a row too. It notes when the request began and records the row when the
+ * - `admit()` runs as the request context is created (before tenancy, authentication, rate limits and body
+ *   parsing), so refused requests get a row too. It notes when the request began and records the row when the
  *   response finishes (or the connection closes).
  * - `beforeCommit` is registered with `db.addBeforeCommit`: every write transaction inserts its audit row as its last
  *   statement, so no change commits without its row. If the row cannot be written the transaction rolls back and the
@@ -17,7 +17,7 @@
  * network prefix whose key rotates daily (network.ts). Authenticated callers' rows keep full detail.
  */
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import type { Db, TenantTx } from '../storage/db.ts';
 import { TENANT_ID_PATTERN } from '../storage/db.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -42,22 +42,46 @@ export interface AuditOptions {
   batchSize?: number;
 }
 
-/** Per-request audit state, kept beside the request context. */
-interface RequestAudit {
-  tenant: string;
-  startedAt: number;
+const TENANT_PREFIX = /^\/t\/([^/]+)/;
+
+/** Per-request audit state, kept beside the request context (a class: one shape, no closures per request). */
+class RequestAudit {
+  readonly startedAt = Date.now();
   /** performance.now() at arrival, for the duration. */
-  t0: number;
-  method: string;
-  /** What the URL is by its shape (route, and the action and resource for requests refused before a handler ran). */
-  info(): PathInfo;
-  query: string;
-  ip: string | undefined;
-  userAgent: string | undefined;
-  credentialsPresented: boolean;
+  readonly t0 = performance.now();
+  readonly method: string;
+  readonly query: string;
+  readonly ip: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly credentialsPresented: boolean;
   /** Status the last committed in-transaction row recorded (null: none). */
-  txStatus: number | null;
-  done: boolean;
+  txStatus: number | null = null;
+  done = false;
+  readonly service: AuditService;
+  readonly rc: RequestContext;
+  readonly tenant: string;
+  readonly path: string;
+  #described: PathInfo | undefined;
+  constructor(service: AuditService, rc: RequestContext, tenant: string, req: Request, path: string, query: string) {
+    this.service = service;
+    this.rc = rc;
+    this.tenant = tenant;
+    this.path = path;
+    this.method = req.method;
+    this.query = query;
+    // Without a trusted proxy req.ip is the socket's address; asking req.ip parses X-Forwarded-For all the same.
+    this.ip = req.app.enabled('trust proxy') ? req.ip ?? req.socket.remoteAddress : req.socket.remoteAddress;
+    this.userAgent = req.headers['user-agent'];
+    this.credentialsPresented = req.headers.authorization !== undefined;
+  }
+  /** What the URL is by its shape (route, and the action and resource for requests refused before a handler ran); described lazily: a handled request names its own action and resource. */
+  info(): PathInfo { return (this.#described ??= describePath(this.method, this.path)); }
+}
+
+/** The 'close' listener of every admitted response (`this` is the response): one function, not a closure per request. */
+function onResponseClose(this: Response): void {
+  const state = this.locals.auditState as RequestAudit | undefined;
+  if (state) state.service.finished(state, this);
 }
 
 /** A buffered row, normalized; hashed and chained when it is flushed. */
@@ -138,49 +162,44 @@ export class AuditService {
   /** Rows waiting to be written (buffered or being written). */
   get backlog(): number { return this.#buffer.length + this.#inFlight; }
 
-  middleware(): RequestHandler {
-    return (req: Request, res: Response, next: NextFunction) => {
-      const rc = currentContext();
-      if (!this.enabled || !rc) return next();
-      const url = req.originalUrl;
-      const q = url.indexOf('?');
-      const path = q < 0 ? url : url.slice(0, q);
-      const m = /^\/t\/([^/]+)/.exec(path);
-      // Requests outside a tenant (health checks) need no row; an id that is not a valid tenant id cannot key one.
-      if (!m || !TENANT_ID_PATTERN.test(m[1])) return next();
-      const tenant = m[1];
-      // Described lazily: a handled request names its own action and resource, and the route is only for log lines.
-      let described: PathInfo | undefined;
-      // Strings only in what the request context keeps: the context can outlive the request (anything asynchronous
-      // started while it was current holds on to it), and a closure over `req` would keep the whole request alive.
-      const method = req.method;
-      const info = () => (described ??= describePath(method, path));
-      res.locals.auditInfo = info;
-      if (this.#buffer.length + this.#inFlight + this.#admitted >= this.#max || this.#closed) {
-        this.#refused.set(tenant, (this.#refused.get(tenant) ?? 0) + 1);
-        this.#logger.error({ tenant, backlog: this.backlog }, 'audit buffer full: request refused');
-        return next(new FhirError('unavailable', 'The audit trail cannot be written at the moment, so the request was not served; retry shortly.', { headers: { 'Retry-After': '5' } }));
-      }
-      const state: RequestAudit = {
-        tenant, startedAt: Date.now(), t0: performance.now(), method, info, query: q < 0 ? '' : url.slice(q + 1),
-        ip: req.ip ?? req.socket.remoteAddress, userAgent: req.headers['user-agent'],
-        credentialsPresented: req.headers.authorization !== undefined,
-        txStatus: null, done: false,
-      };
-      (rc as Audited)[STATE] = state;
-      res.locals.auditContext = rc;
-      this.#admitted++;
-      const done = () => {
-        if (state.done) return;
-        state.done = true;
-        this.#admitted--;
-        try { this.#finish(rc, state, res); } catch (err) { this.#logger.error({ code: (err as { code?: string }).code }, 'audit row could not be built'); }
-      };
-      // after 'finish' for a completed response, or when the connection went away first (`on`, not `once`: done()
-      // guards itself, and once() allocates a wrapper per request)
-      res.on('close', done);
-      next();
-    };
+  /**
+   * Admits a request into the trail and calls `next` (or refuses it with 503 when the buffer is full). Called by the
+   * request-context middleware itself (app.ts), not as a router layer of its own, and with no closure per request:
+   * this runs for every request, and each layer and closure is work the garbage collector and the router repeat.
+   */
+  readonly admit = (rc: RequestContext, req: Request, res: Response, next: NextFunction): void => {
+    if (!this.enabled) return next();
+    const url = req.originalUrl;
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const m = TENANT_PREFIX.exec(path);
+    // Requests outside a tenant (health checks) need no row; an id that is not a valid tenant id cannot key one.
+    if (!m || !TENANT_ID_PATTERN.test(m[1])) return next();
+    const tenant = m[1];
+    if (this.#buffer.length + this.#inFlight + this.#admitted >= this.#max || this.#closed) {
+      this.#refused.set(tenant, (this.#refused.get(tenant) ?? 0) + 1);
+      this.#logger.error({ tenant, backlog: this.backlog }, 'audit buffer full: request refused');
+      res.locals.auditState = new RequestAudit(this, rc, tenant, req, path, q < 0 ? '' : url.slice(q + 1));
+      return next(new FhirError('unavailable', 'The audit trail cannot be written at the moment, so the request was not served; retry shortly.', { headers: { 'Retry-After': '5' } }));
+    }
+    // Strings only in what the request context keeps: the context can outlive the request (anything asynchronous
+    // started while it was current holds on to it), so it must not keep the request alive.
+    const state = new RequestAudit(this, rc, tenant, req, path, q < 0 ? '' : url.slice(q + 1));
+    (rc as Audited)[STATE] = state;
+    res.locals.auditState = state;
+    this.#admitted++;
+    // after 'finish' for a completed response, or when the connection went away first; one shared listener function
+    // (`on`, not `once`: finishing guards itself, and once() allocates a wrapper per request)
+    res.on('close', onResponseClose);
+    next();
+  };
+
+  /** The response of an admitted request is over (see onResponseClose). */
+  finished(state: RequestAudit, res: Response): void {
+    if (state.done) return;
+    state.done = true;
+    this.#admitted--;
+    try { this.#finish(state.rc, state, res); } catch (err) { this.#logger.error({ code: (err as { code?: string }).code }, 'audit row could not be built'); }
   }
 
   /** Registered with db.addBeforeCommit: the audit row of a write commits in the same transaction as the change. */
@@ -409,9 +428,10 @@ export class AuditService {
 /** Fields request logs carry beside pino-http's own (request id, tenant, status, latency): the route and the action. */
 export function auditLogFields(res: Response): Record<string, string> {
   const out: Record<string, string> = {};
-  const route = (res.locals?.auditInfo as (() => PathInfo) | undefined)?.().route;
-  if (route) out.route = route;
-  const action = (res.locals?.auditContext as RequestContext | undefined)?.audit.action;
+  const state = res.locals?.auditState as RequestAudit | undefined;
+  if (!state) return out;
+  out.route = state.info().route;
+  const action = state.rc.audit.action;
   if (action) out.action = action;
   return out;
 }
