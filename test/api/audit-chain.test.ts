@@ -215,15 +215,27 @@ test('buffered rows reach the database exactly as given, whatever their text; th
 
 test('a flush bigger than one INSERT slice (200 rows) is one chain, numbered without gaps, verified intact', async () => {
   const tenant = `slices-${randomBytes(4).toString('hex')}`;
+  // Slices are rows 1–200, 201–400, 401–450. Staff rows appear only after 150 anonymous ones in the first slice, now
+  // and then in the second, never in the third: columns NULL in a whole slice, and leading NULLs, both occur.
+  const staff = (i: number) => (i >= 150 && i < 200) || (i >= 200 && i < 400 && i % 7 === 0);
   const records: AuditRecord[] = Array.from({ length: 450 }, (_, i) => normalize({
-    tenant, recordedAt: new Date(Date.UTC(2026, 10, 23, 5, 0, 0, i)).toISOString(), requestId: `slice-${i}`, actorKind: 'anonymous', actorId: null,
-    actorRoles: null, action: 'read', method: 'GET', resourceType: 'Practitioner', resourceIds: [`p${i}`], searchParams: null, query: null,
-    status: 200, outcome: 0, durationMs: 1, resultCount: 1, sourceIp: null, userAgent: null, networkHash: 'v4:0123456789abcdef', inTransaction: false,
+    tenant, recordedAt: new Date(Date.UTC(2026, 10, 23, 5, 0, 0, i)).toISOString(), requestId: `slice-${i}`, actorKind: staff(i) ? 'staff' : 'anonymous',
+    actorId: staff(i) ? `user-${i}` : null, actorRoles: staff(i) ? ['editor'] : null, action: 'read', method: 'GET', resourceType: 'Practitioner',
+    resourceIds: [`p${i}`], searchParams: i % 50 === 49 ? ['name'] : null, query: staff(i) ? `name=x${i}` : null,
+    status: 200, outcome: 0, durationMs: i === 449 ? 1e-3 : 1 + i / 8, resultCount: i % 3 ? 1 : null, sourceIp: staff(i) ? '192.0.2.7' : null,
+    userAgent: staff(i) ? 'agent' : null, networkHash: staff(i) ? null : 'v4:0123456789abcdef', inTransaction: false,
   }));
   await appendBuffered(srv.services.db.pool, tenant, records);
   const rows = (await auditRows(owner, tenant)).map(fromDbRow);
   assert.deepEqual(rows.map((r) => r.seq), records.map((_, i) => i + 1));
   assert.deepEqual(rows.map((r) => r.record.requestId), records.map((r) => r.requestId), 'in the order given');
+  let prev = genesisHash(tenant);
+  rows.forEach((row, i) => {
+    assert.deepEqual(normalize(row.record), records[i], `row ${i}`);
+    assert.deepEqual(row.prevHash, prev, `prev_hash of row ${i}`);
+    prev = chainHash(prev, row.seq, contentHash(records[i]));
+    assert.deepEqual(row.hash, prev, `hash of row ${i}`);
+  });
   const head = (await owner.query('SELECT seq, hash FROM audit_chain_head WHERE tenant_id = $1', [tenant])).rows[0];
   assert.equal(Number(head.seq), 450);
   assert.deepEqual(head.hash, rows.at(-1)!.hash, 'the head moved to the last row');
