@@ -75,8 +75,7 @@ export class ReadRouter {
 /**
  * For export cursors: the pool to open an export snapshot on once `settledTransactionTime` has returned on the
  * primary — the replica when it has replayed the primary's current WAL position within `maxWaitMs` (so the snapshot
- * holds every write before transactionTime), else the primary. Wiring it in is one line in src/jobs/export/exporter.ts:
- * `openSnapshot(await snapshotPool(db), tenant)`.
+ * holds every write before transactionTime), else the primary. src/jobs/export/exporter.ts opens its snapshot here.
  */
 export async function snapshotPool(db: { pool: pg.Pool; readRouter?: ReadRouter }, maxWaitMs = 5_000): Promise<pg.Pool> {
   const router = db.readRouter;
