@@ -5,7 +5,7 @@
  * parsing JSON in PL/pgSQL, measured):
  *   1. BEGIN, scope to the tenant, create the chain head if new, lock it FOR UPDATE and read (seq, hash);
  *   2. hash, number and chain the rows (hashing here, not when the request finished: the request path stays short);
- *      one INSERT … SELECT FROM unnest(…) that also moves the head;
+ *      per slice of up to 200 rows, one INSERT … SELECT FROM unnest(…) that also moves the head;
  *   3. COMMIT.
  * Writers of the same tenant (in-transaction rows, other instances' flushes) wait on the head lock meanwhile.
  */
@@ -56,7 +56,7 @@ const num = (v: number | null) => (v === null ? null : numText(v));
 
 /**
  * The batch as PostgreSQL array literals, one per column, built in one pass over the rows. Hand-written instead of
- * handing pg 21 arrays of values: pg's array encoding runs two regular-expression replaces on every element and wants
+ * handing pg 19 arrays of values: pg's array encoding runs two regular-expression replaces on every element and wants
  * the arrays built first (about 3 µs a row, measured; this is about a third of that). The chain hashes are not a
  * column here: they go as one bytea of 32 bytes per row (see INSERT), from which the statement also takes each
  * row's previous hash.
