@@ -120,7 +120,10 @@ try {
   let rowsWritten = 0;
   let requestsToAudited = 0;
   for (const half of [0, 1]) {
-    if (half === 1) pair = await (async () => { await stopAll(); return await startPair('off', folders[1], folders[0]); })();
+    if (half === 1) {
+      await stopAll();
+      pair = await startPair('off', folders[1], folders[0]);
+    }
     const ownerUrl = (JSON.parse(fs.readFileSync(path.join(dataDirOf.get(pair.on)!, 'connection.json'), 'utf8')) as { url: string }).url;
     const c = new pg.Client({ connectionString: ownerUrl });
     await c.connect();

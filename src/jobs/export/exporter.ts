@@ -142,23 +142,8 @@ export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportA
       const lit = (v: string) => client.escapeLiteral(v);
       const where = [`tenant_id = ${lit(tenant)}`, `resource_type = ANY(ARRAY[${plain.map(lit).join(', ')}]::text[])`, 'NOT deleted', `last_updated <= ${lit(ttIso)}::timestamptz`];
       if (since) where.push(`last_updated > ${lit(since)}::timestamptz`);
-      let lastTypeBytes: Buffer | undefined;
-      let last: RollingNdjsonWriter | undefined;
-      let trim: ((stored: string) => string) | undefined;
-      for await (const rows of copyBinaryRows(client, `SELECT resource_type, content FROM resources WHERE ${where.join(' AND ')}`, signal)) {
-        for (const [typeBytes, content] of rows) {
-          if (!lastTypeBytes || !typeBytes!.equals(lastTypeBytes)) {
-            const type = typeBytes!.toString('latin1');
-            lastTypeBytes = Buffer.from(typeBytes!);
-            last = writerFor('output', type, type);
-            trim = trimmers.get(type);
-          }
-          const line = trim ? trim(content!.toString('utf8')) : content!;
-          if (!last!.tryAppend(line)) await last!.append(line);
-        }
-        exported += rows.length;
-        await tick();
-      }
+      await copyToWriters(client, `SELECT resource_type, content FROM resources WHERE ${where.join(' AND ')}`, signal,
+        (type) => writerFor('output', type, type), trimmers, async (n) => { exported += n; await tick(); });
     }
     for (const q of queries.slice(plain.length ? 1 : 0)) await streamRows(client, q, batchSize, emit);
 
@@ -217,6 +202,32 @@ export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportA
   const order = (f: ExportFile) => (f.kind === 'output' ? 0 : f.kind === 'deleted' ? 1 : 2);
   files.sort((a, b) => order(a) - order(b) || a.type.localeCompare(b.type) || (Number(/-(\d+)\.ndjson$/.exec(a.name)?.[1]) - Number(/-(\d+)\.ndjson$/.exec(b.name)?.[1])));
   return { files, transactionTime: tt, exported, deleted };
+}
+
+/**
+ * The big scan's data path: `sql` selects (resource_type, content); each row's content bytes go to its type's writer
+ * as they came from the database (as a string only when `trimmers` has the type), then `onBatch` hears how many rows
+ * the batch held. Rows come grouped by type in runs, so the writer is looked up once per run.
+ */
+export async function copyToWriters(client: pg.PoolClient, sql: string, signal: AbortSignal | undefined,
+  writerFor: (type: string) => RollingNdjsonWriter, trimmers: ReadonlyMap<string, (stored: string) => string>,
+  onBatch: (rows: number) => Promise<void>): Promise<void> {
+  let lastTypeBytes: Buffer | undefined;
+  let last: RollingNdjsonWriter | undefined;
+  let trim: ((stored: string) => string) | undefined;
+  for await (const rows of copyBinaryRows(client, sql, signal)) {
+    for (const [typeBytes, content] of rows) {
+      if (!lastTypeBytes || !typeBytes!.equals(lastTypeBytes)) {
+        const type = typeBytes!.toString('latin1');
+        lastTypeBytes = Buffer.from(typeBytes!);
+        last = writerFor(type);
+        trim = trimmers.get(type);
+      }
+      const line = trim ? trim(content!.toString('utf8')) : content!;
+      if (!last!.tryAppend(line)) await last!.append(line);
+    }
+    await onBatch(rows.length);
+  }
 }
 
 /** A TenantTx over the snapshot's connection (for the search engine's own queries). */

@@ -1,11 +1,12 @@
 /**
  * The export's data path alone, as the worker runs it for the unfiltered types: binary COPY of a tenant's rows →
- * NDJSON writers (one per type, split at 50,000 lines) → files sealed at rest on local storage. Used by
- * test/bench/export-data-path.ts on the main thread and in a worker thread (see data-path-thread.ts).
+ * NDJSON writers (one per type, split at 50,000 lines) → files sealed at rest on local storage, through the exporter's
+ * own `copyToWriters`. Used by test/bench/export-data-path.ts on the main thread and in a worker thread (see
+ * data-path-thread.ts).
  */
 import pg from 'pg';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { copyBinaryRows } from '../../../src/jobs/export/copy-rows.ts';
+import { copyToWriters } from '../../../src/jobs/export/exporter.ts';
 import { RollingNdjsonWriter } from '../../../src/jobs/export/ndjson-writer.ts';
 import { EncryptedFileStorage } from '../../../src/security/file-storage.ts';
 import { LocalFileStorage } from '../../../src/jobs/storage/local.ts';
@@ -33,25 +34,14 @@ export async function runDataPath(o: { url: string; tenant: string; dataDir: str
   await client.connect();
   const t0 = performance.now();
   const writers = new Map<string, RollingNdjsonWriter>();
+  const writerFor = (type: string) => {
+    let w = writers.get(type);
+    if (!w) writers.set(type, w = new RollingNdjsonWriter({ storage, prefix: 'bench/', kind: 'output', type, baseName: type, maxLines: 50_000, gzip: false }));
+    return w;
+  };
   let rows = 0;
-  let lastTypeBytes: Buffer | undefined;
-  let last: RollingNdjsonWriter | undefined;
   const sql = `SELECT resource_type, content FROM resources WHERE tenant_id = ${client.escapeLiteral(o.tenant)} AND NOT deleted`;
-  for await (const batch of copyBinaryRows(client as unknown as pg.PoolClient, sql)) {
-    for (const [typeBytes, content] of batch) {
-      if (!lastTypeBytes || !typeBytes!.equals(lastTypeBytes)) {
-        const type = typeBytes!.toString('latin1');
-        lastTypeBytes = Buffer.from(typeBytes!);
-        last = writers.get(type);
-        if (!last) {
-          last = new RollingNdjsonWriter({ storage, prefix: 'bench/', kind: 'output', type, baseName: type, maxLines: 50_000, gzip: false });
-          writers.set(type, last);
-        }
-      }
-      if (!last!.tryAppend(content!)) await last!.append(content!);
-    }
-    rows += batch.length;
-  }
+  await copyToWriters(client as unknown as pg.PoolClient, sql, undefined, writerFor, new Map(), async (n) => { rows += n; });
   for (const w of writers.values()) await w.close();
   const ms = performance.now() - t0;
   await client.end();
