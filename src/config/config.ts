@@ -187,6 +187,8 @@ export interface ExportConfig {
   maxLinesPerFile: number;
   /** Store files gzip-compressed (served as they are to clients that accept gzip). */
   gzip: boolean;
+  /** Run the export's big scan in a worker thread of its own (src/jobs/export/scan-thread.ts); off: on the job's thread. */
+  scanThread: boolean;
   /** Concurrent (queued or running) exports per tenant and per client or staff user; more → 429. */
   maxConcurrentPerTenant: number;
   maxConcurrentPerClient: number;
@@ -194,6 +196,8 @@ export interface ExportConfig {
   workerConcurrency: number;
   /** Retry-After on status polls while an export runs; polling faster gets 429. */
   retryAfterSeconds: number;
+  /** A status poll of a running export waits up to this long for it to end before answering 202 (0: answer at once). */
+  statusHoldMs: number;
   /** transactionTime is this far before the snapshot, so every write stamped at or before it has committed. */
   snapshotMarginMs: number;
   /** Cron (UTC) for publishing every public tenant's static bulk file set; empty disables the schedule. */
@@ -220,10 +224,12 @@ function exportConfig(env: NodeJS.ProcessEnv): ExportConfig {
     signingKey,
     maxLinesPerFile: int('EXPORT_MAX_LINES_PER_FILE', env.EXPORT_MAX_LINES_PER_FILE, 50_000, 1),
     gzip: bool('EXPORT_GZIP', env.EXPORT_GZIP, false),
+    scanThread: bool('EXPORT_SCAN_THREAD', env.EXPORT_SCAN_THREAD, true),
     maxConcurrentPerTenant: int('EXPORT_MAX_CONCURRENT_PER_TENANT', env.EXPORT_MAX_CONCURRENT_PER_TENANT, 4, 1),
     maxConcurrentPerClient: int('EXPORT_MAX_CONCURRENT_PER_CLIENT', env.EXPORT_MAX_CONCURRENT_PER_CLIENT, 2, 1),
     workerConcurrency: int('EXPORT_WORKER_CONCURRENCY', env.EXPORT_WORKER_CONCURRENCY, 2, 1),
     retryAfterSeconds: int('EXPORT_RETRY_AFTER_SECONDS', env.EXPORT_RETRY_AFTER_SECONDS, 1, 1),
+    statusHoldMs: int('EXPORT_STATUS_HOLD_MS', env.EXPORT_STATUS_HOLD_MS, 3000, 0),
     snapshotMarginMs: int('EXPORT_SNAPSHOT_MARGIN_MS', env.EXPORT_SNAPSHOT_MARGIN_MS, 500, 0),
     publishCron: env.BULK_PUBLISH_CRON ?? '0 3 * * *',
     publishGraceSeconds: int('BULK_PUBLISH_GRACE_SECONDS', env.BULK_PUBLISH_GRACE_SECONDS, 3600, 0),

@@ -11,6 +11,7 @@
  */
 import { PgBoss, type Job, type JobWithMetadata } from 'pg-boss';
 import type { AppServices } from '../fhir/services.ts';
+import type { Config } from '../config/config.ts';
 import type { TenantTx } from '../storage/db.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobKind, JobContext } from './kinds.ts';
@@ -30,6 +31,8 @@ export interface JobRunnerDeps {
 export class JobRunner {
   readonly services: AppServices;
   readonly storage: FileStorage;
+  /** The configuration `storage` was built from (unset when it was passed in): other threads build theirs from it. */
+  readonly storageConfig: Config | undefined;
   readonly #logger: Logger;
   readonly #kinds = new Map<string, JobKind<any>>();
   #boss: PgBoss | undefined;
@@ -41,6 +44,7 @@ export class JobRunner {
     this.services = deps.services;
     this.#logger = deps.logger.child({ component: 'jobs' });
     this.storage = deps.storage ?? createFileStorage(deps.services.config);
+    this.storageConfig = deps.storage ? undefined : deps.services.config;
     for (const k of deps.kinds) this.#kinds.set(k.name, k);
   }
 

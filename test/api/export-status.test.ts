@@ -63,6 +63,40 @@ describe('while running (29, 30)', () => {
     });
   });
 
+  test('a poll made while the export is queued is held and answered with the manifest as soon as the export completes', async () => {
+    const cfg = srv.services.config.export;
+    const hold = cfg.statusHoldMs;
+    cfg.statusHoldMs = 20_000; // long enough for a loaded machine to start the workers and run the export
+    try {
+      await srv.jobs.stop();
+      await srv.jobs.start({ workers: false });
+      const k = await kickoff(srv.base, reader.token);
+      const t0 = Date.now();
+      const held = get(k.location!, reader.token);
+      await new Promise((r) => setTimeout(r, 500));
+      await srv.jobs.stop();
+      await srv.jobs.start({ workers: true });
+      const r = await held;
+      assert.equal(r.status, 200, 'the held poll answers with the manifest, not 202');
+      const manifest = await r.json() as Manifest;
+      assert.ok(manifest.output.length > 0);
+      assert.ok(Date.now() - t0 >= 500, 'it was held while the export was queued');
+      // with no hold, the same poll answers 202 at once
+      cfg.statusHoldMs = 0;
+      await srv.jobs.stop();
+      await srv.jobs.start({ workers: false });
+      const k2 = await kickoff(srv.base, reader.token);
+      const t1 = Date.now();
+      assert.equal((await get(k2.location!, reader.token)).status, 202);
+      assert.ok(Date.now() - t1 < 2000);
+      await fetch(k2.location!, { method: 'DELETE', headers: { authorization: `Bearer ${reader.token}` } });
+    } finally {
+      cfg.statusHoldMs = hold;
+      await srv.jobs.stop();
+      await srv.jobs.start({ workers: true });
+    }
+  });
+
   test('X-Progress reports how far a running export is', async () => {
     const k = await kickoff(srv.base, reader.token);
     const done = await poll(k.location!, reader.token);

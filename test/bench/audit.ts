@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { startService, machine, flag, type BenchService } from './harness.ts';
+import { startService, machine, flag, cpuSeconds, type BenchService } from './harness.ts';
 
 const seconds = flag('seconds', 5);
 const connections = flag('connections', 10);
@@ -39,19 +39,6 @@ interface Sample { rps: number; p50: number; p99: number; bad: number; cpuUsPerR
 const sent = new Map<BenchService, number>();
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
-/** CPU seconds (user + system) a process has used so far; with `children`, plus every live child's. */
-function cpuSeconds(pid: number, children = false): number {
-  const stat = (p: string) => fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-  const f = stat(String(pid));
-  let total = Number(f[11]) + Number(f[12]);
-  if (children) {
-    for (const d of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(d)) continue;
-      try { const c = stat(d); if (Number(c[1]) === pid) total += Number(c[11]) + Number(c[12]); } catch { /* gone */ }
-    }
-  }
-  return total / 100;
-}
 const dataDirOf = new Map<BenchService, string>();
 const postmasters = new Map<BenchService, number>();
 function postmaster(svc: BenchService): number {

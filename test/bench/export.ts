@@ -1,5 +1,5 @@
 /**
- * npm run bench:export [-- --resources N --downloads D --max-lines L --in-process]
+ * npm run bench:export [-- --resources N --downloads D --max-lines L --in-process --cpu-prof DIR]
  *
  * Exports about N (default 1,000,000) Plan-Net resources of one tenant end to end, as a client would: kick-off with a
  * SMART token → poll honouring Retry-After → download every file (no token, identity encoding, D in parallel). Prints
@@ -11,6 +11,7 @@
  * The service runs as `--role api` with a separate `--role worker` process (so the worker's memory is its own), both
  * on one embedded PostgreSQL under a temporary DATA_DIR; `--in-process` runs the default `npm start` shape instead
  * (API and workers in one process). Data is written straight through the storage layer in large batches.
+ * `--cpu-prof DIR` writes V8 CPU profiles of the API and worker processes into DIR (for chrome://inspect or speedscope).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,18 +24,20 @@ import { generateDirectory, estimateResourceCount } from '../../src/seeds/synthe
 import { createDb } from '../../src/storage/db.ts';
 import { writeBatch } from '../../src/storage/resource-store.ts';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
-import { startService, machine, flag, smartClient } from './harness.ts';
+import { startService, machine, flag, smartClient, cpuSeconds } from './harness.ts';
 
 const target = flag('resources', 1_000_000);
 const parallelDownloads = flag('downloads', 4);
 const maxLines = flag('max-lines', 50_000);
 const inProcess = process.argv.includes('--in-process');
+const profileDir = process.argv.includes('--cpu-prof') ? path.resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1] ?? '.') : undefined;
+const profileArgs = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(process.env.XARGS ? process.env.XARGS.split(' ') : [])];
 
 let practitioners = Math.max(10, Math.round(target / 3.1));
 for (let i = 0; i < 5; i++) practitioners = Math.max(10, Math.round(practitioners * target / estimateResourceCount({ practitioners })));
 
 const common = { SEED_DEMO: 'false', EXPORT_MAX_LINES_PER_FILE: String(maxLines), AUDIT_ENABLED: 'true', LOG_LEVEL: 'warn' };
-const svc = await startService({ ...common, ROLE: inProcess ? 'all' : 'api' });
+const svc = await startService({ ...common, ROLE: inProcess ? 'all' : 'api' }, profileArgs);
 let worker: ReturnType<typeof spawn> | undefined;
 let workerPeak = 0;
 let markCompacts = 0; // the worker's, from --trace-gc (not with --in-process)
@@ -45,7 +48,7 @@ const hwm = (pid: number | undefined) => {
 try {
   const { url: ownerUrl } = JSON.parse(fs.readFileSync(path.join(svc.dataDir, 'connection.json'), 'utf8')) as { url: string };
   if (!inProcess) {
-    worker = spawn(process.execPath, ['--trace-gc', path.join(PROJECT_ROOT, 'src', 'main.ts'), '--role', 'worker'], {
+    worker = spawn(process.execPath, ['--trace-gc', ...profileArgs, path.join(PROJECT_ROOT, 'src', 'main.ts'), '--role', 'worker'], {
       env: { ...process.env, ...common, DATA_DIR: svc.dataDir, DATABASE_URL: ownerUrl }, stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -103,6 +106,13 @@ try {
   const base = `${svc.url}/t/${tenant}/fhir`;
   // a registered client and the real token flow (the service's signing keys are encrypted under its master key)
   const token = await smartClient(svc, tenant, 'system/*.read')();
+  // CPU seconds per process, read at kick-off, at the manifest and after the last byte: where each phase's time goes
+  const postmasterPid = Number(fs.readFileSync(path.join(svc.dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const cpuNow = () => {
+    const own = process.cpuUsage();
+    return { api: cpuSeconds(svc.child.pid!), worker: inProcess ? 0 : cpuSeconds(worker!.pid!), pg: cpuSeconds(postmasterPid, true), client: (own.user + own.system) / 1e6 };
+  };
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   const markCompacts0 = markCompacts;
   const k = await fetch(`${base}/$export`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json', prefer: 'respond-async' } });
@@ -119,6 +129,7 @@ try {
     await new Promise((ok) => setTimeout(ok, Number(r.headers.get('retry-after') ?? 1) * 1000));
   }
   const tManifest = performance.now();
+  const cpuManifest = cpuNow();
   const exportMarkCompacts = markCompacts - markCompacts0;
   let bytes = 0;
   let lines = 0;
@@ -138,6 +149,11 @@ try {
     }
   }));
   const tEnd = performance.now();
+  const cpuEnd = cpuNow();
+  // the job's own clock: queued → taken by the worker → files complete (the rest of kick-off → manifest is polling)
+  const jobId = status.split('/').pop();
+  const { rows: [job] } = await owner.query<{ queued: number; ran: number }>(
+    `SELECT extract(epoch FROM started_at - created_at)::float8 AS queued, extract(epoch FROM finished_at - started_at)::float8 AS ran FROM export_jobs WHERE job_id = $1`, [jobId]);
   await owner.end();
   await db.close();
 
@@ -149,7 +165,10 @@ try {
   console.log(`  settings: ${loaded} resources (${practitioners} practitioners, synthetic seed 7), ${manifest.output.length} files (EXPORT_MAX_LINES_PER_FILE=${maxLines}), `
     + `${parallelDownloads} parallel downloads, identity encoding, ${inProcess ? 'API and worker in one process' : 'API and worker as separate processes'}, embedded PostgreSQL 18`);
   console.log(`  end to end (kick-off → last byte): ${lines} resources, ${mb(bytes).toFixed(0)} MB in ${secs.toFixed(1)} s = ${Math.round(rate)} resources/s, ${(mb(bytes) / secs).toFixed(0)} MB/s (target ≥ 25000 resources/s)`);
-  console.log(`    kick-off → manifest: ${((tManifest - t0) / 1000).toFixed(1)} s (${polls} polls at Retry-After); downloads: ${((tEnd - tManifest) / 1000).toFixed(1)} s = ${Math.round(lines / ((tEnd - tManifest) / 1000))} resources/s`);
+  console.log(`    kick-off → manifest: ${((tManifest - t0) / 1000).toFixed(1)} s (${polls} polls at Retry-After; the job waited ${job!.queued.toFixed(1)} s in the queue and ran ${job!.ran.toFixed(1)} s); downloads: ${((tEnd - tManifest) / 1000).toFixed(1)} s = ${Math.round(lines / ((tEnd - tManifest) / 1000))} resources/s`);
+  const cpuLine = (a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>) => (['api', 'worker', 'pg', 'client'] as const)
+    .filter((k) => !(inProcess && k === 'worker')).map((k) => `${k === 'pg' ? 'PostgreSQL' : k === 'api' ? (inProcess ? 'service' : 'API') : k === 'client' ? 'this client' : 'worker'} ${(b[k] - a[k]).toFixed(1)}`).join(', ');
+  console.log(`    CPU seconds, kick-off → manifest: ${cpuLine(cpu0, cpuManifest)}; downloads: ${cpuLine(cpuManifest, cpuEnd)}`);
   console.log(`  COPY (SELECT content ...) TO STDOUT: ${mb(copy.bytes).toFixed(0)} MB in ${copy.secs.toFixed(1)} s = ${Math.round(copyRate)} resources/s, ${(mb(copy.bytes) / copy.secs).toFixed(0)} MB/s`);
   console.log(`  export end to end / COPY: ${(100 * rate / copyRate).toFixed(0)}% (target ≥ 50%)`);
   console.log(`  worker peak RSS: ${workerPeak.toFixed(0)} MB (target < 300 MB)${inProcess ? '' : `; API process peak RSS: ${svc.peakRssMb().toFixed(0)} MB; worker mark-compacts kick-off → manifest: ${exportMarkCompacts}`}`);

@@ -12,11 +12,12 @@ import { PROJECT_ROOT } from '../../src/config/config.ts';
 
 export interface BenchService { url: string; child: ChildProcess; dataDir: string; peakRssMb(): number; stop(): Promise<void> }
 
-export async function startService(env: Record<string, string> = {}): Promise<BenchService> {
+/** Starts `src/main.ts` on an embedded PostgreSQL under a fresh DATA_DIR; `nodeArgs` go to node (e.g. `--cpu-prof`). */
+export async function startService(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchService> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plannet-bench-'));
   fs.chmodSync(dataDir, 0o755);
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'src', 'main.ts')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '100000000', RATE_LIMIT_CLIENT_PER_MINUTE: '100000000', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -50,6 +51,20 @@ export async function startService(env: Record<string, string> = {}): Promise<Be
   };
 }
 
+/** CPU seconds (user + system) a process has used so far; with `children`, plus its children's, live or exited. */
+export function cpuSeconds(pid: number, children = false): number {
+  const stat = (p: string) => fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+  const f = stat(String(pid));
+  let total = Number(f[11]) + Number(f[12]);
+  if (children) {
+    total += Number(f[13]) + Number(f[14]); // children that have exited and been waited for (PostgreSQL's backends)
+    for (const d of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try { const c = stat(d); if (Number(c[1]) === pid) total += Number(c[11]) + Number(c[12]); } catch { /* gone */ }
+    }
+  }
+  return total / 100;
+}
 export function machine(): string {
   return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 }

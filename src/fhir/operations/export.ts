@@ -159,24 +159,32 @@ export async function status(services: AppServices, ctx: FhirContext, req: Reque
     throw new FhirError('unavailable', 'The export status could not be read just now; poll again', { headers: { 'Retry-After': String(cfg.retryAfterSeconds) } });
   }
   res.setHeader('Cache-Control', 'no-store');
-  switch (job.status) {
-    case 'queued':
-    case 'running': {
-      const retryAfter = cfg.retryAfterSeconds;
-      if (job.lastPollAt) {
-        const wait = retryAfter * 1000 - (Date.now() - Date.parse(job.lastPollAt));
-        // a little slack for timers and clocks: a client sleeping Retry-After is never refused
-        if (wait > 200) {
-          throw new FhirError('too-many-requests', `Polled too soon: wait Retry-After (${retryAfter} s) between polls`, { headers: { 'Retry-After': String(Math.ceil(wait / 1000)) } });
-        }
+  if (job.status === 'queued' || job.status === 'running') {
+    const retryAfter = cfg.retryAfterSeconds;
+    if (job.lastPollAt) {
+      const wait = retryAfter * 1000 - (Date.now() - Date.parse(job.lastPollAt));
+      // a little slack for timers and clocks: a client sleeping Retry-After is never refused
+      if (wait > 200) {
+        throw new FhirError('too-many-requests', `Polled too soon: wait Retry-After (${retryAfter} s) between polls`, { headers: { 'Retry-After': String(Math.ceil(wait / 1000)) } });
       }
-      if (await failIfAbandoned(services, ctx.tenant.id, job)) return status(services, ctx, req, res, signer);
+    }
+    if (await failIfAbandoned(services, ctx.tenant.id, job)) return status(services, ctx, req, res, signer);
+    // Held poll: answer as soon as the job ends within the hold, instead of the client learning of it up to
+    // Retry-After later. The poll is noted when it is answered: Retry-After counts from the answer.
+    const ended = await holdUntilEnded(services, ctx.tenant.id, identity, id, cfg.statusHoldMs, res);
+    if (!ended) {
       await services.db.withTenant(ctx.tenant.id, (tx) => notePoll(tx, id));
       res.setHeader('Retry-After', String(retryAfter));
       res.setHeader('X-Progress', (job.status === 'queued' ? 'queued' : job.progress ?? 'in progress').slice(0, 99));
       res.status(202).end();
       return;
     }
+    job = ended;
+  }
+  switch (job.status) {
+    case 'queued':
+    case 'running':
+      return; // holdUntilEnded returns ended jobs only
     case 'completed': {
       const { body, expires } = exportManifest(job, ctx.baseUrl, signer, cfg.urlTtlSeconds);
       res.setHeader('Expires', expires.toUTCString());
@@ -191,6 +199,28 @@ export async function status(services: AppServices, ctx: FhirContext, req: Reque
       throw new FhirError('gone', `Export ${id} has expired and its files were deleted; start a new export`);
     case 'cancelled':
       throw notFound(`Export ${id} was cancelled`);
+  }
+}
+
+/**
+ * Waits up to `holdMs` for a queued or running export to end (checked every 50 ms, on an index lookup); returns the
+ * ended job, or undefined if it is still running, the client went away, or the check failed (the caller answers 202).
+ */
+async function holdUntilEnded(services: AppServices, tenant: string, identity: Identity, id: string, holdMs: number, res: Response): Promise<ExportJob | undefined> {
+  const deadline = Date.now() + holdMs;
+  let gone = false;
+  const onClose = () => { gone = true; }; // before the answer, 'close' means the client went away
+  res.once('close', onClose);
+  try {
+    while (!gone && Date.now() + 50 <= deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      const job = await services.db.withTenant(tenant, async (tx) => ownJob(await getJob(tx, id), identity, id), { readOnly: true }).catch(() => undefined);
+      if (!job) return undefined;
+      if (job.status !== 'queued' && job.status !== 'running') return job;
+    }
+    return undefined;
+  } finally {
+    res.off('close', onClose);
   }
 }
 

@@ -23,6 +23,7 @@
  */
 import type pg from 'pg';
 import type { Readable } from 'node:stream';
+import type { RollingNdjsonWriter } from './ndjson-writer.ts';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const INCOMPLETE = -1;
@@ -225,7 +226,7 @@ export class CopyOut {
  * Yields the rows of `COPY (sql) TO STDOUT (FORMAT binary)` in batches (about one batch per socket read). The
  * consumer's pace is the stream's pace: the socket is read on only when the consumer asks for the next batch.
  */
-export async function* copyBinaryRows(client: pg.PoolClient, sql: string, signal?: AbortSignal): AsyncGenerator<CopyRow[]> {
+export async function* copyBinaryRows(client: pg.PoolClient | pg.Client, sql: string, signal?: AbortSignal): AsyncGenerator<CopyRow[]> {
   signal?.throwIfAborted();
   const copy = new CopyOut(`COPY (${sql}) TO STDOUT (FORMAT binary)`);
   const onAbort = () => copy.fail(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
@@ -250,5 +251,31 @@ export async function* copyBinaryRows(client: pg.PoolClient, sql: string, signal
       copy.stop();
       (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     }
+  }
+}
+
+/**
+ * The big scan's data path: `sql` selects (resource_type, content); each row's content bytes go to its type's writer
+ * as they came from the database (as a string only when `trimmers` has the type), then `onBatch` hears how many rows
+ * the batch held. Rows come grouped by type in runs, so the writer is looked up once per run.
+ */
+export async function copyToWriters(client: pg.PoolClient | pg.Client, sql: string, signal: AbortSignal | undefined,
+  writerFor: (type: string) => RollingNdjsonWriter, trimmers: ReadonlyMap<string, (stored: string) => string>,
+  onBatch: (rows: number) => Promise<void>): Promise<void> {
+  let lastTypeBytes: Buffer | undefined;
+  let last: RollingNdjsonWriter | undefined;
+  let trim: ((stored: string) => string) | undefined;
+  for await (const rows of copyBinaryRows(client, sql, signal)) {
+    for (const [typeBytes, content] of rows) {
+      if (!lastTypeBytes || !typeBytes!.equals(lastTypeBytes)) {
+        const type = typeBytes!.toString('latin1');
+        lastTypeBytes = Buffer.from(typeBytes!);
+        last = writerFor(type);
+        trim = trimmers.get(type);
+      }
+      const line = trim ? trim(content!.toString('utf8')) : content!;
+      if (!last!.tryAppend(line)) await last!.append(line);
+    }
+    await onBatch(rows.length);
   }
 }

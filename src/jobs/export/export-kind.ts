@@ -40,6 +40,8 @@ export async function runExportJob(job: RunningJob<ExportJobData>, ctx: JobConte
       db, search: services.search, storage, tenant, params: row.params, prefix,
       maxLinesPerFile: config.export.maxLinesPerFile, gzip: config.export.gzip, snapshotMarginMs: config.export.snapshotMarginMs,
       signal: job.signal,
+      // the big scan in a thread of its own (scan-thread.ts says why), when its storage can be rebuilt there
+      scanThread: ctx.runner.storageConfig && config.export.scanThread ? { config: ctx.runner.storageConfig } : undefined,
       onProgress: async (p) => {
         if (!(await checkpoint(db, tenant, jobId, attemptId, progressText(p.exported, p.estimated)))) throw new AttemptSuperseded();
       },

@@ -13,7 +13,9 @@ import type { Db } from '../../storage/db.ts';
 import type { QueryPairs, SearchEngine } from '../../search/engine.ts';
 import type { FileStorage } from '../storage/storage.ts';
 import { RollingNdjsonWriter } from './ndjson-writer.ts';
-import { copyBinaryRows } from './copy-rows.ts';
+import { copyToWriters } from './copy-rows.ts';
+import { connectionOf, scanInThread } from './scan-thread.ts';
+import type { Config } from '../../config/config.ts';
 import { elementTrimmers } from './elements.ts';
 import { openSnapshot, settledTransactionTime } from './snapshot.ts';
 import { snapshotPool } from '../../storage/read-routing.ts';
@@ -35,6 +37,11 @@ export interface ExportAttemptOptions {
   onProgress(p: { exported: number; estimated: number | undefined }): Promise<void>;
   /** Rows per cursor fetch. */
   batchSize?: number;
+  /**
+   * Run the big scan in a worker thread (scan-thread.ts) whose file storage is built from this configuration; it
+   * must be the configuration `storage` was built from. Unset: the scan runs on this thread.
+   */
+  scanThread?: { config: Config };
 }
 
 export interface ExportAttemptResult { files: ExportFile[]; transactionTime: Date; exported: number; deleted: number }
@@ -55,11 +62,14 @@ export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportA
   const since = params.since;
 
   const writers = new Map<string, RollingNdjsonWriter>();
+  /** Files the scan thread wrote: this thread's writers number theirs after them. */
+  const threadFiles: ExportFile[] = [];
   const writerFor = (kind: ExportFile['kind'], type: string, baseName: string) => {
     const k = `${kind}:${type}`;
     let w = writers.get(k);
     if (!w) {
-      w = new RollingNdjsonWriter({ storage, prefix: o.prefix, kind, type, baseName, maxLines: o.maxLinesPerFile, gzip: o.gzip });
+      const firstFile = 1 + threadFiles.filter((f) => f.kind === kind && f.type === type).length;
+      w = new RollingNdjsonWriter({ storage, prefix: o.prefix, kind, type, baseName, maxLines: o.maxLinesPerFile, gzip: o.gzip, firstFile });
       writers.set(k, w);
     }
     return w;
@@ -77,7 +87,8 @@ export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportA
   };
 
   // the snapshot reads from a replica (DATABASE_READ_URL) once it has replayed past this moment, else the primary
-  const snap = await openSnapshot(await snapshotPool(db), tenant);
+  const pool = await snapshotPool(db);
+  const snap = await openSnapshot(pool, tenant);
   try {
     const client = snap.client;
     if (params.issues.length > 0) {
@@ -142,8 +153,17 @@ export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportA
       const lit = (v: string) => client.escapeLiteral(v);
       const where = [`tenant_id = ${lit(tenant)}`, `resource_type = ANY(ARRAY[${plain.map(lit).join(', ')}]::text[])`, 'NOT deleted', `last_updated <= ${lit(ttIso)}::timestamptz`];
       if (since) where.push(`last_updated > ${lit(since)}::timestamptz`);
-      await copyToWriters(client, `SELECT resource_type, content FROM resources WHERE ${where.join(' AND ')}`, signal,
-        (type) => writerFor('output', type, type), trimmers, async (n) => { exported += n; await tick(); });
+      const sql = `SELECT resource_type, content FROM resources WHERE ${where.join(' AND ')}`;
+      const onRows = async (n: number) => { exported += n; await tick(); };
+      if (o.scanThread) {
+        const snapshotId = (await client.query('SELECT pg_export_snapshot() AS id')).rows[0].id as string;
+        threadFiles.push(...await scanInThread({
+          connection: connectionOf(pool), snapshotId, tenant, sql, config: o.scanThread.config,
+          prefix: o.prefix, maxLinesPerFile: o.maxLinesPerFile, gzip: o.gzip, params,
+        }, signal, onRows));
+      } else {
+        await copyToWriters(client, sql, signal, (type) => writerFor('output', type, type), trimmers, onRows);
+      }
     }
     for (const q of queries.slice(plain.length ? 1 : 0)) await streamRows(client, q, batchSize, emit);
 
@@ -197,37 +217,11 @@ export async function runExportAttempt(o: ExportAttemptOptions): Promise<ExportA
   }
   await snap.close();
 
-  const files: ExportFile[] = [];
+  const files: ExportFile[] = [...threadFiles];
   for (const w of writers.values()) files.push(...await w.close());
   const order = (f: ExportFile) => (f.kind === 'output' ? 0 : f.kind === 'deleted' ? 1 : 2);
   files.sort((a, b) => order(a) - order(b) || a.type.localeCompare(b.type) || (Number(/-(\d+)\.ndjson$/.exec(a.name)?.[1]) - Number(/-(\d+)\.ndjson$/.exec(b.name)?.[1])));
   return { files, transactionTime: tt, exported, deleted };
-}
-
-/**
- * The big scan's data path: `sql` selects (resource_type, content); each row's content bytes go to its type's writer
- * as they came from the database (as a string only when `trimmers` has the type), then `onBatch` hears how many rows
- * the batch held. Rows come grouped by type in runs, so the writer is looked up once per run.
- */
-export async function copyToWriters(client: pg.PoolClient, sql: string, signal: AbortSignal | undefined,
-  writerFor: (type: string) => RollingNdjsonWriter, trimmers: ReadonlyMap<string, (stored: string) => string>,
-  onBatch: (rows: number) => Promise<void>): Promise<void> {
-  let lastTypeBytes: Buffer | undefined;
-  let last: RollingNdjsonWriter | undefined;
-  let trim: ((stored: string) => string) | undefined;
-  for await (const rows of copyBinaryRows(client, sql, signal)) {
-    for (const [typeBytes, content] of rows) {
-      if (!lastTypeBytes || !typeBytes!.equals(lastTypeBytes)) {
-        const type = typeBytes!.toString('latin1');
-        lastTypeBytes = Buffer.from(typeBytes!);
-        last = writerFor(type);
-        trim = trimmers.get(type);
-      }
-      const line = trim ? trim(content!.toString('utf8')) : content!;
-      if (!last!.tryAppend(line)) await last!.append(line);
-    }
-    await onBatch(rows.length);
-  }
 }
 
 /** A TenantTx over the snapshot's connection (for the search engine's own queries). */

@@ -28,6 +28,8 @@ export class RollingNdjsonWriter {
   readonly #baseName: string;
   readonly #maxLines: number;
   readonly #gzip: boolean;
+  /** Number of this writer's first file (files before it were written elsewhere: the export's scan thread). */
+  readonly #firstFile: number;
   readonly files: ExportFile[] = [];
   #out: OpenFile | undefined;
   #lines = 0;
@@ -37,16 +39,16 @@ export class RollingNdjsonWriter {
   /** The write of the other buffer, in flight. */
   #inflight: Promise<void> = Promise.resolve();
 
-  constructor(o: { storage: FileStorage; prefix: string; kind: ExportFile['kind']; type: string; baseName: string; maxLines: number; gzip: boolean }) {
+  constructor(o: { storage: FileStorage; prefix: string; kind: ExportFile['kind']; type: string; baseName: string; maxLines: number; gzip: boolean; firstFile?: number }) {
     this.#storage = o.storage; this.#prefix = o.prefix; this.#kind = o.kind; this.#type = o.type; this.#baseName = o.baseName;
-    this.#maxLines = o.maxLines; this.#gzip = o.gzip;
+    this.#maxLines = o.maxLines; this.#gzip = o.gzip; this.#firstFile = o.firstFile ?? 1;
   }
 
   /** Total lines written so far. */
   get lines(): number { return this.#lines; }
 
   async #open(): Promise<OpenFile> {
-    const name = `${this.#baseName}-${this.files.length + 1}.ndjson`;
+    const name = `${this.#baseName}-${this.#firstFile + this.files.length}.ndjson`;
     const key = `${this.#prefix}${name}${this.#gzip ? '.gz' : ''}`;
     const writer = await this.#storage.createWriter(key);
     const file: ExportFile = { kind: this.#kind, type: this.#type, name, key, gzip: this.#gzip, count: 0, bytes: 0 };

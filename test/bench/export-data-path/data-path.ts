@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { copyToWriters } from '../../../src/jobs/export/exporter.ts';
+import { copyToWriters } from '../../../src/jobs/export/copy-rows.ts';
 import { RollingNdjsonWriter } from '../../../src/jobs/export/ndjson-writer.ts';
 import { EncryptedFileStorage } from '../../../src/security/file-storage.ts';
 import { LocalFileStorage } from '../../../src/jobs/storage/local.ts';
@@ -41,7 +41,7 @@ export async function runDataPath(o: { url: string; tenant: string; dataDir: str
   };
   let rows = 0;
   const sql = `SELECT resource_type, content FROM resources WHERE tenant_id = ${client.escapeLiteral(o.tenant)} AND NOT deleted`;
-  await copyToWriters(client as unknown as pg.PoolClient, sql, undefined, writerFor, new Map(), async (n) => { rows += n; });
+  await copyToWriters(client, sql, undefined, writerFor, new Map(), async (n) => { rows += n; });
   for (const w of writers.values()) await w.close();
   const ms = performance.now() - t0;
   await client.end();
