@@ -17,7 +17,7 @@ import { startLocalCluster } from '../../src/storage/backup/local-cluster.ts';
 import { installedServerMajor } from '../../src/storage/backup/pg-tools.ts';
 import { createDb, migrate } from '../../src/storage/db.ts';
 import { Keyring, parseMasterKey, loadKeyring, clearKeyringCache } from '../../src/security/envelope.ts';
-import { CHUNK, decryptFile } from '../../src/security/stream.ts';
+import { CHUNK, ChunkSealer, FILE_CHUNK, decryptFile } from '../../src/security/stream.ts';
 import { EncryptedFileStorage } from '../../src/security/file-storage.ts';
 import { LocalFileStorage } from '../../src/jobs/storage/local.ts';
 import { SigningKeys } from '../../src/auth/smart/keys.ts';
@@ -37,12 +37,12 @@ test('encrypted export storage: round trip at chunk edges, plaintext size, ciphe
   const dir = tmp('encfs-');
   const r = ring();
   const store = new EncryptedFileStorage(new LocalFileStorage(dir), r);
-  for (const size of [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5]) {
+  for (const size of [0, 1, FILE_CHUNK - 1, FILE_CHUNK, FILE_CHUNK + 1, 3 * FILE_CHUNK + 5]) {
     const marker = Buffer.from('{"resourceType":"Practitioner","id":"secret-marker"}\n');
     const data = Buffer.alloc(size); for (let i = 0; i < size; i++) data[i] = marker[i % marker.length]!;
     const key = `tenants/t/jobs/j/1/f${size}.ndjson`;
     const w = await store.createWriter(key);
-    for (let off = 0; off < size;) { const n = Math.min(size - off, 7777); await w.write(data.subarray(off, off + n)); off += n; }
+    for (let off = 0; off < size;) { const n = Math.min(size - off, 77_777); await w.write(data.subarray(off, off + n)); off += n; }
     assert.equal(await w.close(), size);
     const raw = fs.readFileSync(path.join(dir, key));
     if (size > marker.length) assert.ok(!raw.includes(Buffer.from('secret-marker')), 'plaintext on disk');
@@ -50,10 +50,23 @@ test('encrypted export storage: round trip at chunk edges, plaintext size, ciphe
     assert.equal(f.size, size);
     assert.ok((await readAll(f.stream)).equals(data), `round trip of ${size} bytes`);
   }
-  const key = `tenants/t/jobs/j/1/f${3 * CHUNK + 5}.ndjson`;
+  // a file sealed in 64 KiB chunks (as files were before FILE_CHUNK) reads the same: the header says its chunk size
+  const legacy = Buffer.alloc(3 * CHUNK + 5, 'a');
+  const sealer = new ChunkSealer(r, CHUNK);
+  fs.writeFileSync(path.join(dir, 'tenants/t/jobs/j/1/legacy.ndjson'), Buffer.concat([Buffer.from(sealer.update(legacy)), sealer.final()]));
+  const lf = (await store.open('tenants/t/jobs/j/1/legacy.ndjson'))!;
+  assert.equal(lf.size, legacy.length);
+  assert.ok((await readAll(lf.stream)).equals(legacy));
+  const key = `tenants/t/jobs/j/1/f${3 * FILE_CHUNK + 5}.ndjson`;
   const file = path.join(dir, key);
   const good = fs.readFileSync(file);
-  for (const bad of [good.subarray(0, good.length - 10), good.subarray(0, good.length - (5 + 16)), Buffer.concat([good.subarray(0, 200), Buffer.from([good[200]! ^ 1]), good.subarray(201)])]) {
+  // cut inside the last chunk, the whole last chunk (the one before is not sealed as final), a flipped bit in the
+  // first chunk, the last chunk, and a chunk dropped from the middle
+  const sealedChunk = FILE_CHUNK + 16;
+  const headerLen = good.length - 3 * sealedChunk - (5 + 16);
+  const flip = (at: number) => Buffer.concat([good.subarray(0, at), Buffer.from([good[at]! ^ 1]), good.subarray(at + 1)]);
+  for (const bad of [good.subarray(0, good.length - 10), good.subarray(0, good.length - (5 + 16)), flip(200), flip(good.length - 3),
+    Buffer.concat([good.subarray(0, headerLen + sealedChunk), good.subarray(headerLen + 2 * sealedChunk)])]) {
     fs.writeFileSync(file, bad);
     await assert.rejects(async () => readAll((await store.open(key))!.stream));
   }

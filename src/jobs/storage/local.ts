@@ -46,14 +46,18 @@ export class LocalFileStorage implements FileStorage {
   }
 
   async open(key: string): Promise<StoredFile | undefined> {
-    const p = this.#path(key);
-    let fd: fs.promises.FileHandle;
-    try { fd = await fs.promises.open(p, 'r'); } catch (e) {
+    const fd = await this.openHandle(key);
+    if (!fd) return undefined;
+    const { size } = await fd.stat();
+    return { stream: fd.createReadStream({ highWaterMark: 1 << 20 }), size };
+  }
+
+  /** The file opened for reading (the caller closes it); undefined if there is none under the key. */
+  async openHandle(key: string): Promise<fs.promises.FileHandle | undefined> {
+    try { return await fs.promises.open(this.#path(key), 'r'); } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
-    const { size } = await fd.stat();
-    return { stream: fd.createReadStream({ highWaterMark: 1 << 20 }), size };
   }
 
   async deletePrefix(prefix: string): Promise<void> {
