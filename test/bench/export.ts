@@ -31,7 +31,7 @@ const parallelDownloads = flag('downloads', 4);
 const maxLines = flag('max-lines', 50_000);
 const inProcess = process.argv.includes('--in-process');
 const profileDir = process.argv.includes('--cpu-prof') ? path.resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1] ?? '.') : undefined;
-const profileArgs = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(process.env.XARGS ? process.env.XARGS.split(' ') : [])];
+const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
 
 let practitioners = Math.max(10, Math.round(target / 3.1));
 for (let i = 0; i < 5; i++) practitioners = Math.max(10, Math.round(practitioners * target / estimateResourceCount({ practitioners })));
@@ -89,6 +89,11 @@ try {
   const owner = new pg.Client({ connectionString: ownerUrl });
   await owner.connect();
   await owner.query('VACUUM ANALYZE resources');
+  // Start from a quiet disk: the load leaves gigabytes of dirty pages (tables, WAL), and the kernel would throttle the
+  // export's file writes while it flushes them. CHECKPOINT writes PostgreSQL's out, `sync` the rest (COPY and the
+  // export are then both measured against a clean page cache).
+  await owner.query('CHECKPOINT');
+  execFileSync('sync');
   await new Promise((r) => setTimeout(r, 1000)); // past the snapshot margin
 
   // ---- COPY baseline: the same rows, straight out of PostgreSQL
@@ -112,6 +117,23 @@ try {
     const own = process.cpuUsage();
     return { api: cpuSeconds(svc.child.pid!), worker: inProcess ? 0 : cpuSeconds(worker!.pid!), pg: cpuSeconds(postmasterPid, true), client: (own.user + own.system) / 1e6 };
   };
+  const dirtyMb = () => Number(/Dirty:\s+(\d+) kB/.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024;
+  const dirty0 = dirtyMb();
+  // the worker's CPU by thread name (libuv-worker: the file writes; V8Worker: GC helpers); threads that have exited
+  // by the manifest (the export's scan thread) are what the process total has beyond the live ones
+  const threadCpu = (pid: number) => {
+    const by = new Map<string, number>();
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const st = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+        by.set(name, (by.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+      } catch { /* exited */ }
+    }
+    return by;
+  };
+  const threads0 = inProcess ? undefined : threadCpu(worker!.pid!);
   const cpu0 = cpuNow();
   const t0 = performance.now();
   const markCompacts0 = markCompacts;
@@ -130,6 +152,8 @@ try {
   }
   const tManifest = performance.now();
   const cpuManifest = cpuNow();
+  const dirtyManifest = dirtyMb();
+  const threadsManifest = inProcess ? undefined : threadCpu(worker!.pid!);
   const exportMarkCompacts = markCompacts - markCompacts0;
   let bytes = 0;
   let lines = 0;
@@ -169,6 +193,12 @@ try {
   const cpuLine = (a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>) => (['api', 'worker', 'pg', 'client'] as const)
     .filter((k) => !(inProcess && k === 'worker')).map((k) => `${k === 'pg' ? 'PostgreSQL' : k === 'api' ? (inProcess ? 'service' : 'API') : k === 'client' ? 'this client' : 'worker'} ${(b[k] - a[k]).toFixed(1)}`).join(', ');
   console.log(`    CPU seconds, kick-off → manifest: ${cpuLine(cpu0, cpuManifest)}; downloads: ${cpuLine(cpuManifest, cpuEnd)}`);
+  if (threads0 && threadsManifest) {
+    const live = [...threadsManifest].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as const).filter(([, v]) => v >= 0.05);
+    const exited = (cpuManifest.worker - cpu0.worker) - live.reduce((a, [, v]) => a + v, 0);
+    console.log(`    worker CPU seconds by thread, kick-off → manifest: ${live.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}, exited threads (the scan thread) ${exited.toFixed(1)}`);
+  }
+  console.log(`    dirty page cache (/proc/meminfo): ${dirty0.toFixed(0)} MB at kick-off, ${dirtyManifest.toFixed(0)} MB at the manifest`);
   console.log(`  COPY (SELECT content ...) TO STDOUT: ${mb(copy.bytes).toFixed(0)} MB in ${copy.secs.toFixed(1)} s = ${Math.round(copyRate)} resources/s, ${(mb(copy.bytes) / copy.secs).toFixed(0)} MB/s`);
   console.log(`  export end to end / COPY: ${(100 * rate / copyRate).toFixed(0)}% (target ≥ 50%)`);
   console.log(`  worker peak RSS: ${workerPeak.toFixed(0)} MB (target < 300 MB)${inProcess ? '' : `; API process peak RSS: ${svc.peakRssMb().toFixed(0)} MB; worker mark-compacts kick-off → manifest: ${exportMarkCompacts}`}`);

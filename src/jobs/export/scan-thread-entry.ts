@@ -2,7 +2,7 @@
  * The export's big scan, inside a worker thread (started by scan-thread.ts): its own connection joins the attempt's
  * snapshot (`SET TRANSACTION SNAPSHOT`), binary-COPYs the rows and writes them to the NDJSON files through its own
  * storage, built from the same configuration. Posts `{ rows }` as it goes, then `{ files }`, or `{ error }` after
- * discarding what it wrote.
+ * deleting what it wrote.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
@@ -46,7 +46,11 @@ try {
   for (const w of writers.values()) files.push(...await w.close());
   post({ files });
 } catch (err) {
-  for (const w of writers.values()) await w.abort().catch(() => {});
+  // the open files are discarded, the finished ones deleted (the attempt's folder goes too, but not only from here)
+  for (const w of writers.values()) {
+    await w.abort().catch(() => {});
+    for (const f of w.files) await storage.deletePrefix(f.key).catch(() => {});
+  }
   post({ error: { name: (err as Error).name, message: (err as Error).message, code: (err as { code?: string }).code } });
 } finally {
   await client.end().catch(() => {});
