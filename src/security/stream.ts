@@ -44,6 +44,23 @@ function parseHeader(buf: Buffer): Header | undefined {
 function nonce(prefix: Buffer, i: number): Buffer { const n = Buffer.alloc(12); prefix.copy(n); n.writeUInt32BE(i, 8); return n; }
 function aad(i: number, final: boolean): Buffer { const a = Buffer.alloc(5); a.writeUInt32BE(i); a[4] = final ? 1 : 0; return a; }
 
+/** Opens sealed chunk `i` (ciphertext ‖ tag); throws if its tag does not match, so nothing of a forged chunk is returned. */
+function openChunk(key: KeyObject, prefix: Buffer, i: number, sealed: Buffer, final: boolean): Buffer {
+  const d = createDecipheriv('aes-256-gcm', key, nonce(prefix, i));
+  d.setAAD(aad(i, final));
+  d.setAuthTag(sealed.subarray(sealed.length - TAG));
+  const plain = d.update(sealed.subarray(0, sealed.length - TAG));
+  d.final(); // GCM: no output here, only the tag check
+  return plain;
+}
+
+/** The header of an open encrypted file, or undefined if the file is too short to hold one. */
+async function headerOf(fh: fs.promises.FileHandle): Promise<Header | undefined> {
+  const buf = Buffer.alloc(256);
+  const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+  return parseHeader(buf.subarray(0, bytesRead));
+}
+
 export function encryptedHeader(ring: Keyring, chunk = CHUNK): { header: Buffer; dataKey: Buffer; prefix: Buffer } {
   const dataKey = randomBytes(KEY_BYTES);
   const { kid, wrapped } = ring.wrap(dataKey);
@@ -180,13 +197,7 @@ export class DecryptStream extends Transform {
   #i = 0;
   constructor(ring: Keyring) { super(); this.#ring = ring; }
   #open(buf: Buffer, final: boolean): void {
-    const h = this.#header!;
-    const d = createDecipheriv('aes-256-gcm', this.#key!, nonce(h.prefix, this.#i));
-    d.setAAD(aad(this.#i++, final));
-    d.setAuthTag(buf.subarray(buf.length - TAG));
-    const plain = d.update(buf.subarray(0, buf.length - TAG));
-    d.final(); // throws if the tag does not match; GCM gives no output here
-    this.push(plain);
+    this.push(openChunk(this.#key!, this.#header!.prefix, this.#i++, buf, final));
   }
   override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
@@ -231,9 +242,7 @@ export class DecryptStream extends Transform {
  */
 export async function openEncryptedFile(fh: fs.promises.FileHandle, ring: Keyring): Promise<{ stream: Readable; size: number }> {
   const { size: fileSize } = await fh.stat();
-  const head = Buffer.alloc(256);
-  const { bytesRead } = await fh.read(head, 0, head.length, 0);
-  const h = parseHeader(head.subarray(0, bytesRead));
+  const h = await headerOf(fh);
   if (!h) throw new Error('encrypted file is truncated (no header)');
   const key = createSecretKey(ring.unwrap(h.kid, h.wrapped));
   return { stream: new DecryptedFileStream(fh, h, key, fileSize), size: plaintextSize(fileSize, h.length, h.chunk) };
@@ -260,11 +269,7 @@ class DecryptedFileStream extends Readable {
       if (bytesRead !== want) throw new Error('encrypted file is truncated');
       this.#pos += want;
       const final = this.#pos === this.#end;
-      const d = createDecipheriv('aes-256-gcm', this.#key, nonce(this.#h.prefix, this.#i));
-      d.setAAD(aad(this.#i++, final));
-      d.setAuthTag(this.#sealed.subarray(want - TAG, want));
-      const plain = d.update(this.#sealed.subarray(0, want - TAG));
-      d.final(); // throws if the tag does not match: nothing of a forged chunk is pushed
+      const plain = openChunk(this.#key, this.#h.prefix, this.#i++, this.#sealed.subarray(0, want), final);
       if (plain.length) this.push(plain);
       if (final) this.push(null);
       else if (!plain.length) this._read(); // an empty chunk is only ever the final one; do not stall on it anyway
@@ -280,9 +285,7 @@ class DecryptedFileStream extends Readable {
 export async function readFileHeader(file: string): Promise<{ kid: string; length: number; chunk: number }> {
   const fh = await fs.promises.open(file, 'r');
   try {
-    const buf = Buffer.alloc(256);
-    const { bytesRead } = await fh.read(buf, 0, 256, 0);
-    const h = parseHeader(buf.subarray(0, bytesRead));
+    const h = await headerOf(fh);
     if (!h) throw new Error(`${file}: truncated header`);
     return { kid: h.kid, length: h.length, chunk: h.chunk };
   } finally { await fh.close(); }
@@ -292,9 +295,7 @@ export async function readFileHeader(file: string): Promise<{ kid: string; lengt
 export async function rewrapFile(file: string, ring: Keyring): Promise<boolean> {
   const fh = await fs.promises.open(file, 'r+');
   try {
-    const buf = Buffer.alloc(256);
-    const { bytesRead } = await fh.read(buf, 0, 256, 0);
-    const h = parseHeader(buf.subarray(0, bytesRead));
+    const h = await headerOf(fh);
     if (!h) throw new Error(`${file}: truncated header`);
     if (h.kid === ring.current.id) return false;
     const { kid, wrapped } = ring.wrap(ring.unwrap(h.kid, h.wrapped));

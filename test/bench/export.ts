@@ -24,7 +24,7 @@ import { generateDirectory, estimateResourceCount } from '../../src/seeds/synthe
 import { createDb } from '../../src/storage/db.ts';
 import { writeBatch } from '../../src/storage/resource-store.ts';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
-import { startService, machine, flag, smartClient, cpuSeconds } from './harness.ts';
+import { startService, machine, flag, smartClient, cpuSeconds, threadCpuSeconds } from './harness.ts';
 
 const target = flag('resources', 1_000_000);
 const parallelDownloads = flag('downloads', 4);
@@ -121,19 +121,7 @@ try {
   const dirty0 = dirtyMb();
   // the worker's CPU by thread name (libuv-worker: the file writes; V8Worker: GC helpers); threads that have exited
   // by the manifest (the export's scan thread) are what the process total has beyond the live ones
-  const threadCpu = (pid: number) => {
-    const by = new Map<string, number>();
-    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const st = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-        const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
-        by.set(name, (by.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
-      } catch { /* exited */ }
-    }
-    return by;
-  };
-  const threads0 = inProcess ? undefined : threadCpu(worker!.pid!);
+  const threads0 = inProcess ? undefined : threadCpuSeconds(worker!.pid!);
   const cpu0 = cpuNow();
   const t0 = performance.now();
   const markCompacts0 = markCompacts;
@@ -153,7 +141,7 @@ try {
   const tManifest = performance.now();
   const cpuManifest = cpuNow();
   const dirtyManifest = dirtyMb();
-  const threadsManifest = inProcess ? undefined : threadCpu(worker!.pid!);
+  const threadsManifest = inProcess ? undefined : threadCpuSeconds(worker!.pid!);
   const exportMarkCompacts = markCompacts - markCompacts0;
   let bytes = 0;
   let lines = 0;

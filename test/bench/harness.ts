@@ -51,20 +51,40 @@ export async function startService(env: Record<string, string> = {}, nodeArgs: s
   };
 }
 
+/** The fields of a /proc stat file after the command name (which may hold spaces and parentheses), and that name. */
+function procStat(file: string): { name: string; fields: string[] } {
+  const st = fs.readFileSync(file, 'utf8');
+  const close = st.lastIndexOf(')');
+  return { name: st.slice(st.indexOf('(') + 1, close), fields: st.slice(close + 2).split(' ') };
+}
+const cpuOf = (f: string[]) => Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (1/100 s)
+
 /** CPU seconds (user + system) a process has used so far; with `children`, plus its children's, live or exited. */
 export function cpuSeconds(pid: number, children = false): number {
-  const stat = (p: string) => fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-  const f = stat(String(pid));
-  let total = Number(f[11]) + Number(f[12]);
+  const f = procStat(`/proc/${pid}/stat`).fields;
+  let total = cpuOf(f);
   if (children) {
     total += Number(f[13]) + Number(f[14]); // children that have exited and been waited for (PostgreSQL's backends)
     for (const d of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
-      try { const c = stat(d); if (Number(c[1]) === pid) total += Number(c[11]) + Number(c[12]); } catch { /* gone */ }
+      try { const c = procStat(`/proc/${d}/stat`).fields; if (Number(c[1]) === pid) total += cpuOf(c); } catch { /* gone */ }
     }
   }
   return total / 100;
 }
+
+/** CPU seconds of a process's live threads, summed by thread name (libuv-worker, V8Worker, ...). */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const by = new Map<string, number>();
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const { name, fields } = procStat(`/proc/${pid}/task/${t}/stat`);
+      by.set(name, (by.get(name) ?? 0) + cpuOf(fields) / 100);
+    } catch { /* exited */ }
+  }
+  return by;
+}
+
 export function machine(): string {
   return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 }
