@@ -187,6 +187,8 @@ export interface ExportConfig {
   maxLinesPerFile: number;
   /** Store files gzip-compressed (served as they are to clients that accept gzip). */
   gzip: boolean;
+  /** Write and read local export files with O_DIRECT, past the page cache (src/jobs/storage/direct-io.ts). */
+  directIo: boolean;
   /** Run the export's big scan in a worker thread of its own (src/jobs/export/scan-thread.ts); off: on the job's thread. */
   scanThread: boolean;
   /** Concurrent (queued or running) exports per tenant and per client or staff user; more → 429. */
@@ -224,6 +226,7 @@ function exportConfig(env: NodeJS.ProcessEnv): ExportConfig {
     signingKey,
     maxLinesPerFile: int('EXPORT_MAX_LINES_PER_FILE', env.EXPORT_MAX_LINES_PER_FILE, 50_000, 1),
     gzip: bool('EXPORT_GZIP', env.EXPORT_GZIP, false),
+    directIo: bool('EXPORT_DIRECT_IO', env.EXPORT_DIRECT_IO, true),
     scanThread: bool('EXPORT_SCAN_THREAD', env.EXPORT_SCAN_THREAD, true),
     maxConcurrentPerTenant: int('EXPORT_MAX_CONCURRENT_PER_TENANT', env.EXPORT_MAX_CONCURRENT_PER_TENANT, 4, 1),
     maxConcurrentPerClient: int('EXPORT_MAX_CONCURRENT_PER_CLIENT', env.EXPORT_MAX_CONCURRENT_PER_CLIENT, 2, 1),

@@ -43,10 +43,10 @@ export class EncryptedFileStorage implements FileStorage {
   }
 
   async open(key: string): Promise<StoredFile | undefined> {
-    const fh = await this.inner.openHandle(key);
-    if (!fh) return undefined;
+    const file = await this.inner.openReader(key);
+    if (!file) return undefined;
     // the stream closes the file however the download ends (done, failed, client gone)
-    try { return await openEncryptedFile(fh, this.#ring); } catch (e) { await fh.close(); throw e; }
+    try { return await openEncryptedFile(file, this.#ring); } catch (e) { await file.close(); throw e; }
   }
 
   deletePrefix(prefix: string): Promise<void> { return this.inner.deletePrefix(prefix); }

@@ -235,41 +235,45 @@ export class DecryptStream extends Transform {
   }
 }
 
+/** A file open for positional reads (local storage's AlignedFileReader): each read's view is valid until the next. */
+export interface PositionalReader {
+  readonly size: number;
+  read(pos: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
 /**
  * An encrypted file opened for reading (a download): its plaintext size, from the header's chunk size and the file
- * size, and a stream of its plaintext. The stream reads one sealed chunk at a time into one buffer it reuses (a
- * chunk is decrypted, and its tag checked, before the next read), so what it allocates is the plaintext it pushes.
+ * size, and a stream of its plaintext. The stream reads one sealed chunk at a time (into the reader's buffer, reused),
+ * decrypts it and checks its tag before the next read, so what it allocates is the plaintext it pushes. The stream
+ * closes the reader however it ends.
  */
-export async function openEncryptedFile(fh: fs.promises.FileHandle, ring: Keyring): Promise<{ stream: Readable; size: number }> {
-  const { size: fileSize } = await fh.stat();
-  const h = await headerOf(fh);
+export async function openEncryptedFile(file: PositionalReader, ring: Keyring): Promise<{ stream: Readable; size: number }> {
+  const h = parseHeader(Buffer.from(await file.read(0, 256)));
   if (!h) throw new Error('encrypted file is truncated (no header)');
   const key = createSecretKey(ring.unwrap(h.kid, h.wrapped));
-  return { stream: new DecryptedFileStream(fh, h, key, fileSize), size: plaintextSize(fileSize, h.length, h.chunk) };
+  return { stream: new DecryptedFileStream(file, h, key), size: plaintextSize(file.size, h.length, h.chunk) };
 }
 
 class DecryptedFileStream extends Readable {
-  readonly #fh: fs.promises.FileHandle;
+  readonly #file: PositionalReader;
   readonly #h: Header;
   readonly #key: KeyObject;
-  readonly #end: number;
-  readonly #sealed: Buffer;
   #pos: number;
   #i = 0;
-  constructor(fh: fs.promises.FileHandle, h: Header, key: KeyObject, fileSize: number) {
+  constructor(file: PositionalReader, h: Header, key: KeyObject) {
     super({ highWaterMark: h.chunk });
-    this.#fh = fh; this.#h = h; this.#key = key; this.#end = fileSize; this.#pos = h.length;
-    this.#sealed = Buffer.allocUnsafe(h.chunk + TAG);
+    this.#file = file; this.#h = h; this.#key = key; this.#pos = h.length;
   }
 
   override _read(): void {
-    const want = Math.min(this.#sealed.length, this.#end - this.#pos);
+    const want = Math.min(this.#h.chunk + TAG, this.#file.size - this.#pos);
     if (want < TAG) { this.destroy(new Error('encrypted file is truncated')); return; }
-    this.#fh.read(this.#sealed, 0, want, this.#pos).then(({ bytesRead }) => {
-      if (bytesRead !== want) throw new Error('encrypted file is truncated');
+    this.#file.read(this.#pos, want).then((sealed) => {
+      if (sealed.length !== want) throw new Error('encrypted file is truncated');
       this.#pos += want;
-      const final = this.#pos === this.#end;
-      const plain = openChunk(this.#key, this.#h.prefix, this.#i++, this.#sealed.subarray(0, want), final);
+      const final = this.#pos === this.#file.size;
+      const plain = openChunk(this.#key, this.#h.prefix, this.#i++, sealed, final);
       if (plain.length) this.push(plain);
       if (final) this.push(null);
       else if (!plain.length) this._read(); // an empty chunk is only ever the final one; do not stall on it anyway
@@ -277,7 +281,7 @@ class DecryptedFileStream extends Readable {
   }
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
-    this.#fh.close().then(() => cb(err), () => cb(err));
+    this.#file.close().then(() => cb(err), () => cb(err));
   }
 }
 

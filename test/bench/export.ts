@@ -24,7 +24,7 @@ import { generateDirectory, estimateResourceCount } from '../../src/seeds/synthe
 import { createDb } from '../../src/storage/db.ts';
 import { writeBatch } from '../../src/storage/resource-store.ts';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
-import { startService, machine, flag, smartClient, cpuSeconds, threadCpuSeconds } from './harness.ts';
+import { startService, machine, flag, smartClient, cpuSeconds, threadCpuSeconds, minorFaults } from './harness.ts';
 
 const target = flag('resources', 1_000_000);
 const parallelDownloads = flag('downloads', 4);
@@ -115,7 +115,10 @@ try {
   const postmasterPid = Number(fs.readFileSync(path.join(svc.dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
   const cpuNow = () => {
     const own = process.cpuUsage();
-    return { api: cpuSeconds(svc.child.pid!), worker: inProcess ? 0 : cpuSeconds(worker!.pid!), pg: cpuSeconds(postmasterPid, true), client: (own.user + own.system) / 1e6 };
+    return {
+      api: cpuSeconds(svc.child.pid!), worker: inProcess ? 0 : cpuSeconds(worker!.pid!), pg: cpuSeconds(postmasterPid, true), client: (own.user + own.system) / 1e6,
+      apiFaults: minorFaults(svc.child.pid!), workerFaults: inProcess ? 0 : minorFaults(worker!.pid!),
+    };
   };
   const dirtyMb = () => Number(/Dirty:\s+(\d+) kB/.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024;
   const dirty0 = dirtyMb();
@@ -181,6 +184,8 @@ try {
   const cpuLine = (a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>) => (['api', 'worker', 'pg', 'client'] as const)
     .filter((k) => !(inProcess && k === 'worker')).map((k) => `${k === 'pg' ? 'PostgreSQL' : k === 'api' ? (inProcess ? 'service' : 'API') : k === 'client' ? 'this client' : 'worker'} ${(b[k] - a[k]).toFixed(1)}`).join(', ');
   console.log(`    CPU seconds, kick-off → manifest: ${cpuLine(cpu0, cpuManifest)}; downloads: ${cpuLine(cpuManifest, cpuEnd)}`);
+  const faults = (a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>) => `API ${b.apiFaults - a.apiFaults}${inProcess ? '' : `, worker ${b.workerFaults - a.workerFaults}`}`;
+  console.log(`    minor page faults (new memory mapped), kick-off → manifest: ${faults(cpu0, cpuManifest)}; downloads: ${faults(cpuManifest, cpuEnd)}`);
   if (threads0 && threadsManifest) {
     const live = [...threadsManifest].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as const).filter(([, v]) => v >= 0.05);
     const exited = (cpuManifest.worker - cpu0.worker) - live.reduce((a, [, v]) => a + v, 0);

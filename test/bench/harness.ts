@@ -73,6 +73,11 @@ export function cpuSeconds(pid: number, children = false): number {
   return total / 100;
 }
 
+/** Minor page faults a process (all its threads, live or exited) has taken so far: new memory the kernel had to map. */
+export function minorFaults(pid: number): number {
+  return Number(procStat(`/proc/${pid}/stat`).fields[7]);
+}
+
 /** CPU seconds of a process's live threads, summed by thread name (libuv-worker, V8Worker, ...). */
 export function threadCpuSeconds(pid: number): Map<string, number> {
   const by = new Map<string, number>();

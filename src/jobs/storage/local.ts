@@ -1,17 +1,23 @@
 /**
  * Export files in a local folder (the default: DATA_DIR/exports). A file is written as `<name>.partial` and renamed
  * into place when complete, so it appears atomically. Deleting a file a download is reading does not cut the
- * download short (the open descriptor keeps the data until it is closed).
+ * download short (the open descriptor keeps the data until it is closed). Files are written and read with O_DIRECT
+ * (direct-io.ts) unless `direct` is false (EXPORT_DIRECT_IO) or the file system refuses it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { AlignedFileReader, AlignedFileWriter } from './direct-io.ts';
 import { assertSafeKey, storageId, type FileStorage, type FileWriter, type StoredFile } from './storage.ts';
 
 export class LocalFileStorage implements FileStorage {
   readonly kind = 'local' as const;
   readonly root: string;
   readonly id: string;
-  constructor(root: string) { this.root = path.resolve(root); this.id = storageId('local', this.root); }
+  readonly direct: boolean;
+  constructor(root: string, { direct = true }: { direct?: boolean } = {}) {
+    this.root = path.resolve(root); this.id = storageId('local', this.root); this.direct = direct;
+  }
 
   #path(key: string): string {
     assertSafeKey(key);
@@ -24,40 +30,43 @@ export class LocalFileStorage implements FileStorage {
     const final = this.#path(key);
     const partial = `${final}.partial`;
     await fs.promises.mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
-    const fh = await fs.promises.open(partial, 'w', 0o600);
-    let bytes = 0;
+    const file = await AlignedFileWriter.create(partial, { direct: this.direct });
     let open = true;
     return {
-      write: async (chunk) => {
-        for (let off = 0; off < chunk.length;) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-        bytes += chunk.length;
-      },
+      write: (chunk) => file.write(chunk),
       close: async () => {
         open = false;
-        await fh.close();
+        const bytes = await file.close();
         await fs.promises.rename(partial, final);
         return bytes;
       },
       abort: async () => {
-        if (open) { open = false; await fh.close().catch(() => {}); }
+        if (open) { open = false; await file.abort().catch(() => {}); }
         await fs.promises.rm(partial, { force: true });
       },
     };
   }
 
   async open(key: string): Promise<StoredFile | undefined> {
-    const fd = await this.openHandle(key);
-    if (!fd) return undefined;
-    const { size } = await fd.stat();
-    return { stream: fd.createReadStream({ highWaterMark: 1 << 20 }), size };
+    const file = await this.openReader(key);
+    if (!file) return undefined;
+    // plain (unencrypted) local files are for tests and tools; each read's view is copied out before the next read
+    let pos = 0;
+    const stream = new Readable({
+      read() {
+        file.read(pos, 1 << 20).then((view) => {
+          pos += view.length;
+          this.push(view.length ? Buffer.from(view) : null);
+        }, (e: Error) => this.destroy(e));
+      },
+      destroy(err, cb) { file.close().then(() => cb(err), () => cb(err)); },
+    });
+    return { stream, size: file.size };
   }
 
-  /** The file opened for reading (the caller closes it); undefined if there is none under the key. */
-  async openHandle(key: string): Promise<fs.promises.FileHandle | undefined> {
-    try { return await fs.promises.open(this.#path(key), 'r'); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
+  /** The file opened for positional reads (the caller closes it); undefined if there is none under the key. */
+  openReader(key: string): Promise<AlignedFileReader | undefined> {
+    return AlignedFileReader.open(this.#path(key), { direct: this.direct });
   }
 
   async deletePrefix(prefix: string): Promise<void> {

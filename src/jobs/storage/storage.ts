@@ -56,5 +56,5 @@ export function assertSafeKey(key: string): void {
 export function createFileStorage(config: Config): FileStorage {
   if (config.export.storage === 's3') return new LazyS3FileStorage(config.export.s3!);
   // Local files are encrypted at rest under the master key (S3: the bucket's server-side encryption, see docs/adr/0009).
-  return new EncryptedFileStorage(new LocalFileStorage(config.export.dir ?? path.join(config.dataDir, 'exports')), loadKeyring(config));
+  return new EncryptedFileStorage(new LocalFileStorage(config.export.dir ?? path.join(config.dataDir, 'exports'), { direct: config.export.directIo }), loadKeyring(config));
 }
