@@ -19,11 +19,10 @@ export class EncryptedFileStorage implements FileStorage {
 
   async createWriter(key: string): Promise<FileWriter> {
     const w = await this.inner.createWriter(key);
-    const sealer = new ChunkSealer(this.#ring, FILE_CHUNK);
-    // Each write's ciphertext (header, then ciphertext ‖ tag per completed chunk) comes in one buffer the sealer
-    // reuses, so it goes to the inner writer as one write, finished before the next call may seal into it again.
-    // The caller's bytes are not kept (the sealer copies what it holds back): it may reuse its buffer once this
-    // resolves (the NDJSON writer does). Writes are serialized, whatever the caller does.
+    // The sealer hands each piece of ciphertext (header, chunk, tag) straight to the file's aligned staging buffer,
+    // which copies it at once: the caller's bytes are not kept, so it may reuse its buffer once a write resolves (the
+    // NDJSON writer does). Writes are serialized, whatever the caller does.
+    const sealer = new ChunkSealer(this.#ring, FILE_CHUNK, (ciphertext) => w.append(ciphertext));
     let chain: Promise<unknown> = Promise.resolve();
     const serial = <T>(f: () => Promise<T>): Promise<T> => {
       const p = chain.then(f);
@@ -31,13 +30,13 @@ export class EncryptedFileStorage implements FileStorage {
       return p;
     };
     let failed: Error | undefined;
-    const put = async (cipher: Buffer) => {
+    const step = async (seal: () => void) => {
       if (failed) throw failed;
-      try { if (cipher.length) await w.write(cipher); } catch (e) { failed = e as Error; throw e; }
+      try { seal(); await w.drain(); } catch (e) { failed = e as Error; throw e; }
     };
     return {
-      write: (chunk) => serial(() => put(sealer.update(chunk))),
-      close: () => serial(async () => { await put(sealer.final()); await w.close(); return sealer.bytesIn; }),
+      write: (chunk) => serial(() => step(() => sealer.update(chunk))),
+      close: () => serial(async () => { await step(() => sealer.final()); await w.close(); return sealer.bytesIn; }),
       abort: () => serial(() => w.abort()),
     };
   }

@@ -84,16 +84,19 @@ export function plaintextSize(size: number, headerLen: number, chunk = CHUNK): n
  */
 
 /**
- * The encryption as plain calls, for a writer that waits for each write to finish (the encrypted file storage): each
- * `update` returns the header (first call) and every chunk its input completes, ciphertext ‖ tag one after the other,
- * in one buffer the sealer reuses, valid until the next call. So a 256 KiB write becomes one 256 KiB file write (not
- * a write per ciphertext and per tag), and no output buffers pile up for the garbage collector: what is left to
- * allocate per chunk is the cipher's own output, copied into the reused buffer at once.
+ * The encryption as plain calls, for a writer that takes each piece of ciphertext as it is made. Ciphertext (the
+ * header first, then ciphertext ‖ tag per completed chunk) goes either
+ * - to `sink`, one piece at a time, each valid only during the call (the encrypted file storage copies it straight
+ *   into its aligned staging buffer), or
+ * - without a sink, into one buffer the sealer reuses, returned by each `update`/`final` and valid until the next
+ *   call (EncryptStream), so a 256 KiB write becomes one 256 KiB buffer, not a buffer per ciphertext and per tag.
+ * The caller's bytes are not kept (plaintext short of a chunk is copied into the sealer's own buffer).
  */
 export class ChunkSealer {
   readonly #key: KeyObject;
   readonly #prefix: Buffer;
   readonly #chunk: number;
+  readonly #sink: ((ciphertext: Buffer) => void) | undefined;
   #header: Buffer | undefined;
   /** Plaintext held back (at least one byte once there was input: only `final` knows which chunk is the last). */
   readonly #held: Buffer;
@@ -104,9 +107,10 @@ export class ChunkSealer {
   #finished = false;
   /** Plaintext bytes taken in. */
   bytesIn = 0;
-  constructor(ring: Keyring, chunk = CHUNK) {
+  constructor(ring: Keyring, chunk = CHUNK, sink?: (ciphertext: Buffer) => void) {
     const h = encryptedHeader(ring, chunk);
     this.#key = createSecretKey(h.dataKey); this.#prefix = h.prefix; this.#chunk = chunk; this.#header = h.header;
+    this.#sink = sink;
     this.#held = Buffer.allocUnsafe(chunk);
     this.#out = Buffer.allocUnsafe(0);
   }
@@ -119,23 +123,27 @@ export class ChunkSealer {
     this.#out = bigger;
   }
 
+  #emit(piece: Buffer): void {
+    if (this.#sink) this.#sink(piece);
+    else this.#outBytes += piece.copy(this.#out, this.#outBytes);
+  }
+
   #begin(maxPlain: number): void {
     this.#outBytes = 0;
     const header = this.#header;
-    const chunks = Math.ceil(maxPlain / this.#chunk) + 1;
-    this.#reserve((header?.length ?? 0) + maxPlain + chunks * TAG);
-    if (header) { header.copy(this.#out, 0); this.#outBytes = header.length; this.#header = undefined; }
+    if (!this.#sink) this.#reserve((header?.length ?? 0) + maxPlain + (Math.ceil(maxPlain / this.#chunk) + 1) * TAG);
+    if (header) { this.#header = undefined; this.#emit(header); }
   }
 
   #seal(plain: Buffer, final: boolean): void {
     const c = createCipheriv('aes-256-gcm', this.#key, nonce(this.#prefix, this.#i));
     c.setAAD(aad(this.#i++, final));
-    this.#outBytes += c.update(plain).copy(this.#out, this.#outBytes);
+    this.#emit(c.update(plain));
     c.final(); // GCM: no output here
-    this.#outBytes += c.getAuthTag().copy(this.#out, this.#outBytes);
+    this.#emit(c.getAuthTag());
   }
 
-  /** Takes `data` (not kept: the caller may reuse it at once); returns the ciphertext it completes (maybe none). */
+  /** Takes `data` (not kept: the caller may reuse it at once); returns the ciphertext it completes (none with a sink). */
   update(data: Buffer): Buffer {
     if (this.#finished) throw new Error('ChunkSealer: update after final');
     this.bytesIn += data.length;

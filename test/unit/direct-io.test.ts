@@ -141,6 +141,29 @@ test('where O_DIRECT is refused, at open or at the first write or read, the same
   } finally { fs.promises.open = realOpen; }
 });
 
+test('a failed device write (disk full) fails the next write or the close, and the writer still closes its file', async () => {
+  const realOpen = fs.promises.open;
+  let writes = 0;
+  try {
+    fs.promises.open = (async (p: fs.PathLike, flags?: string | number, mode?: fs.Mode) => {
+      const fh = await realOpen(p, flags, mode);
+      const write = fh.write.bind(fh) as (...a: unknown[]) => Promise<unknown>;
+      Object.assign(fh, { write: async (...a: unknown[]) => {
+        if (++writes > 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        return write(...a);
+      } });
+      return fh;
+    }) as typeof fs.promises.open;
+    const file = path.join(dir, 'disk-full');
+    const w = await AlignedFileWriter.create(file);
+    await w.write(randomBytes(STAGE)); // queued: the first device write succeeds
+    await assert.rejects(async () => { for (let i = 0; i < 4; i++) await w.write(randomBytes(STAGE)); }, /ENOSPC/);
+    await assert.rejects(w.close(), /ENOSPC/);
+    assert.equal(kernelFlags(file), undefined, 'descriptor closed');
+    fs.rmSync(file);
+  } finally { fs.promises.open = realOpen; }
+});
+
 test('an aborted writer closes its file; writes after close are refused', async () => {
   const file = path.join(dir, 'aborted');
   const w = await AlignedFileWriter.create(file);

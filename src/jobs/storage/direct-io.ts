@@ -93,17 +93,20 @@ class MaybeDirectFile {
 }
 
 /**
- * Writes a new file through an aligned staging buffer. A full stage goes to the device while writes fill a fresh one
- * from the pool (at most one device write in flight per file: that is the back-pressure); the written stage goes back
- * to the pool, so the many files of an export open at once hold one stage each, plus the few being written. Every
- * device write but the last is a whole STAGE; the last is padded to ALIGN and the file truncated to its true length.
+ * Writes a new file through an aligned staging buffer. A full stage is queued for the device and writes go on into a
+ * fresh one from the pool; the written stage goes back to the pool, so the many files of an export open at once hold
+ * one stage each, plus the few being written. Device writes run one after another (one descriptor operation at a
+ * time). Every device write but the last is a whole STAGE; the last is padded to ALIGN and the file truncated to its
+ * true length.
  */
 export class AlignedFileWriter {
   readonly #file: MaybeDirectFile;
   #stage: Buffer | undefined;
   #staged = 0;
   #pos = 0;
-  #inFlight: Promise<unknown> = Promise.resolve();
+  /** The last queued device write (each waits for the one before). */
+  #tail: Promise<void> = Promise.resolve();
+  #queued = 0;
   #failed: Error | undefined;
   /** Bytes taken so far. */
   bytes = 0;
@@ -122,25 +125,43 @@ export class AlignedFileWriter {
   /** Whether the file is (still) written with O_DIRECT. */
   get direct(): boolean { return this.#file.direct; }
 
-  /** Takes `data` (copied: the caller may reuse it once this resolves). */
-  async write(data: Buffer): Promise<void> {
+  /**
+   * Takes `data` at once (copied: the caller may reuse it when this returns); full stages are queued for the device.
+   * Follow with `drain()`, which is the back-pressure. Throws if an earlier device write failed.
+   */
+  append(data: Buffer): void {
     if (!this.#stage) throw new Error('AlignedFileWriter: write after close');
+    if (this.#failed) throw this.#failed;
     let off = 0;
     while (off < data.length) {
       const n = data.copy(this.#stage, this.#staged, off);
       this.#staged += n; off += n; this.bytes += n;
-      if (this.#staged === STAGE) await this.#flushStage();
+      if (this.#staged === STAGE) this.#queueStage();
     }
   }
 
-  /** Sends the full stage to the device (after the previous send finished) and carries on in a fresh one. */
-  async #flushStage(): Promise<void> {
-    await this.#inFlight;
+  /** Resolves once at most one device write is left in flight (the stage being filled meanwhile). */
+  async drain(): Promise<void> {
+    if (this.#queued > 1) await this.#tail;
     if (this.#failed) throw this.#failed;
+  }
+
+  /** `append` then `drain`. */
+  async write(data: Buffer): Promise<void> {
+    this.append(data);
+    await this.drain();
+  }
+
+  #queueStage(): void {
     const full = this.#stage!, pos = this.#pos;
     this.#pos += STAGE;
     this.#stage = stages.take(); this.#staged = 0;
-    this.#inFlight = this.#writeAll(full, STAGE, pos).then(() => stages.give(full), (e: Error) => { stages.give(full); this.#failed = e; });
+    this.#queued++;
+    this.#tail = this.#tail.then(async () => {
+      try { if (!this.#failed) await this.#writeAll(full, STAGE, pos); } catch (e) { this.#failed = e as Error; } finally {
+        stages.give(full); this.#queued--;
+      }
+    });
   }
 
   async #writeAll(buf: Buffer, length: number, pos: number): Promise<void> {
@@ -155,7 +176,7 @@ export class AlignedFileWriter {
   /** Writes what is staged, sets the file's length, closes it; resolves with the bytes written. */
   async close(): Promise<number> {
     try {
-      await this.#inFlight;
+      await this.#tail;
       if (this.#failed) throw this.#failed;
       if (this.#staged > 0) {
         const padded = this.direct ? roundUp(this.#staged) : this.#staged;
@@ -169,7 +190,7 @@ export class AlignedFileWriter {
 
   /** Closes without finishing (the caller deletes the file). */
   async abort(): Promise<void> {
-    await this.#inFlight;
+    await this.#tail;
     await this.#release();
   }
 

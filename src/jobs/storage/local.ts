@@ -10,6 +10,14 @@ import { Readable } from 'node:stream';
 import { AlignedFileReader, AlignedFileWriter } from './direct-io.ts';
 import { assertSafeKey, storageId, type FileStorage, type FileWriter, type StoredFile } from './storage.ts';
 
+/** A local file's writer also takes bytes synchronously (the encrypted storage's sealer hands it each ciphertext). */
+export interface LocalFileWriter extends FileWriter {
+  /** Copies `data` in at once; follow with `drain()`. */
+  append(data: Buffer): void;
+  /** The back-pressure after appends: resolves once the device has caught up enough. */
+  drain(): Promise<void>;
+}
+
 export class LocalFileStorage implements FileStorage {
   readonly kind = 'local' as const;
   readonly root: string;
@@ -26,7 +34,7 @@ export class LocalFileStorage implements FileStorage {
     return p;
   }
 
-  async createWriter(key: string): Promise<FileWriter> {
+  async createWriter(key: string): Promise<LocalFileWriter> {
     const final = this.#path(key);
     const partial = `${final}.partial`;
     await fs.promises.mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
@@ -34,6 +42,8 @@ export class LocalFileStorage implements FileStorage {
     let open = true;
     return {
       write: (chunk) => file.write(chunk),
+      append: (data) => file.append(data),
+      drain: () => file.drain(),
       close: async () => {
         open = false;
         const bytes = await file.close();
