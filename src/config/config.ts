@@ -189,6 +189,8 @@ export interface ExportConfig {
   gzip: boolean;
   /** Write and read local export files with O_DIRECT, past the page cache (src/jobs/storage/direct-io.ts). */
   directIo: boolean;
+  /** Decrypt downloads of local export files on a thread of their own (src/security/decrypt-thread.ts). */
+  downloadThread: boolean;
   /** Run the export's big scan in a worker thread of its own (src/jobs/export/scan-thread.ts); off: on the job's thread. */
   scanThread: boolean;
   /** Concurrent (queued or running) exports per tenant and per client or staff user; more → 429. */
@@ -227,6 +229,7 @@ function exportConfig(env: NodeJS.ProcessEnv): ExportConfig {
     maxLinesPerFile: int('EXPORT_MAX_LINES_PER_FILE', env.EXPORT_MAX_LINES_PER_FILE, 50_000, 1),
     gzip: bool('EXPORT_GZIP', env.EXPORT_GZIP, false),
     directIo: bool('EXPORT_DIRECT_IO', env.EXPORT_DIRECT_IO, true),
+    downloadThread: bool('EXPORT_DOWNLOAD_THREAD', env.EXPORT_DOWNLOAD_THREAD, true),
     scanThread: bool('EXPORT_SCAN_THREAD', env.EXPORT_SCAN_THREAD, true),
     maxConcurrentPerTenant: int('EXPORT_MAX_CONCURRENT_PER_TENANT', env.EXPORT_MAX_CONCURRENT_PER_TENANT, 4, 1),
     maxConcurrentPerClient: int('EXPORT_MAX_CONCURRENT_PER_CLIENT', env.EXPORT_MAX_CONCURRENT_PER_CLIENT, 2, 1),

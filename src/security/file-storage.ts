@@ -8,14 +8,20 @@
 import type { FileStorage, FileWriter, StoredFile } from '../jobs/storage/storage.ts';
 import type { LocalFileStorage } from '../jobs/storage/local.ts';
 import type { Keyring } from './envelope.ts';
+import type { Readable, Writable } from 'node:stream';
 import { ChunkSealer, FILE_CHUNK, openEncryptedFile } from './stream.ts';
+import { SLOT_BYTES, type DecryptThread } from './decrypt-thread.ts';
 
 export class EncryptedFileStorage implements FileStorage {
   readonly kind: FileStorage['kind'];
   readonly id: string;
   readonly inner: LocalFileStorage;
   readonly #ring: Keyring;
-  constructor(inner: LocalFileStorage, ring: Keyring) { this.inner = inner; this.kind = inner.kind; this.id = inner.id; this.#ring = ring; }
+  readonly #downloads: DecryptThread | undefined;
+  /** `downloads`: the thread downloads are decrypted on (decrypt-thread.ts); without it, on the caller's thread. */
+  constructor(inner: LocalFileStorage, ring: Keyring, { downloads }: { downloads?: DecryptThread } = {}) {
+    this.inner = inner; this.kind = inner.kind; this.id = inner.id; this.#ring = ring; this.#downloads = downloads;
+  }
 
   async createWriter(key: string): Promise<FileWriter> {
     const w = await this.inner.createWriter(key);
@@ -44,8 +50,24 @@ export class EncryptedFileStorage implements FileStorage {
   async open(key: string): Promise<StoredFile | undefined> {
     const file = await this.inner.openReader(key);
     if (!file) return undefined;
-    // the stream closes the file however the download ends (done, failed, client gone)
-    try { return await openEncryptedFile(file, this.#ring); } catch (e) { await file.close(); throw e; }
+    let opened;
+    try { opened = await openEncryptedFile(file, this.#ring); } catch (e) { await file.close(); throw e; }
+    // Either way the file is closed however the download ends (done, failed, client gone).
+    let stream: Readable | undefined;
+    const thread = this.#downloads;
+    const { header, key: dataKey } = opened;
+    return {
+      size: opened.size,
+      get stream() { return (stream ??= opened.stream()); },
+      // the download thread reads through this request's descriptor (so a file deleted meanwhile still reads whole)
+      ...(thread && header.chunk <= SLOT_BYTES ? {
+        sendTo: async (out: Writable) => {
+          try {
+            await thread.send({ fd: file.fd, size: file.size, direct: file.direct, key: dataKey.export(), prefix: header.prefix, start: header.length, chunk: header.chunk }, out);
+          } finally { await file.close(); }
+        },
+      } : {}),
+    };
   }
 
   deletePrefix(prefix: string): Promise<void> { return this.inner.deletePrefix(prefix); }

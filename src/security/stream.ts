@@ -16,6 +16,8 @@ import { KEY_BYTES, WRAPPED_KEY_BYTES, type Keyring } from './envelope.ts';
 
 const MAGIC = Buffer.from('PNENC\x01', 'latin1');
 const TAG = 16;
+/** Bytes of the tag after each sealed chunk's ciphertext. */
+export const SEAL_TAG_BYTES = TAG;
 export const CHUNK = 64 * 1024;
 /**
  * Chunk size of export files on local storage: a download then decrypts and sends a MiB at a time (one cipher, one
@@ -25,7 +27,7 @@ export const FILE_CHUNK = 1024 * 1024;
 
 function headerLength(kidLen: number): number { return MAGIC.length + 1 + kidLen + WRAPPED_KEY_BYTES + 8 + 4; }
 
-interface Header { kid: string; wrapped: Buffer; prefix: Buffer; chunk: number; length: number }
+export interface Header { kid: string; wrapped: Buffer; prefix: Buffer; chunk: number; length: number }
 
 function parseHeader(buf: Buffer): Header | undefined {
   if (buf.length < MAGIC.length + 1) return undefined;
@@ -45,7 +47,7 @@ function nonce(prefix: Buffer, i: number): Buffer { const n = Buffer.alloc(12); 
 function aad(i: number, final: boolean): Buffer { const a = Buffer.alloc(5); a.writeUInt32BE(i); a[4] = final ? 1 : 0; return a; }
 
 /** Opens sealed chunk `i` (ciphertext ‖ tag); throws if its tag does not match, so nothing of a forged chunk is returned. */
-function openChunk(key: KeyObject, prefix: Buffer, i: number, sealed: Buffer, final: boolean): Buffer {
+export function openSealedChunk(key: KeyObject, prefix: Buffer, i: number, sealed: Buffer, final: boolean): Buffer {
   const d = createDecipheriv('aes-256-gcm', key, nonce(prefix, i));
   d.setAAD(aad(i, final));
   d.setAuthTag(sealed.subarray(sealed.length - TAG));
@@ -205,7 +207,7 @@ export class DecryptStream extends Transform {
   #i = 0;
   constructor(ring: Keyring) { super(); this.#ring = ring; }
   #open(buf: Buffer, final: boolean): void {
-    this.push(openChunk(this.#key!, this.#header!.prefix, this.#i++, buf, final));
+    this.push(openSealedChunk(this.#key!, this.#header!.prefix, this.#i++, buf, final));
   }
   override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
@@ -250,17 +252,25 @@ export interface PositionalReader {
   close(): Promise<void>;
 }
 
+/** An encrypted file opened for reading: its plaintext size, header and data key, and its plaintext as a stream. */
+export interface OpenedEncryptedFile {
+  size: number;
+  header: Header;
+  key: KeyObject;
+  /** The plaintext as a stream, which closes the file however it ends (call once). */
+  stream(): Readable;
+}
+
 /**
- * An encrypted file opened for reading (a download): its plaintext size, from the header's chunk size and the file
- * size, and a stream of its plaintext. The stream reads one sealed chunk at a time (into the reader's buffer, reused),
- * decrypts it and checks its tag before the next read, so what it allocates is the plaintext it pushes. The stream
- * closes the reader however it ends.
+ * Opens an encrypted file for reading (a download): the plaintext size comes from the header's chunk size and the file
+ * size. The stream reads one sealed chunk at a time (into the reader's buffer, reused), decrypts it and checks its
+ * tag before the next read, so what it allocates is the plaintext it pushes.
  */
-export async function openEncryptedFile(file: PositionalReader, ring: Keyring): Promise<{ stream: Readable; size: number }> {
+export async function openEncryptedFile(file: PositionalReader, ring: Keyring): Promise<OpenedEncryptedFile> {
   const h = parseHeader(Buffer.from(await file.read(0, 256)));
   if (!h) throw new Error('encrypted file is truncated (no header)');
   const key = createSecretKey(ring.unwrap(h.kid, h.wrapped));
-  return { stream: new DecryptedFileStream(file, h, key), size: plaintextSize(file.size, h.length, h.chunk) };
+  return { size: plaintextSize(file.size, h.length, h.chunk), header: h, key, stream: () => new DecryptedFileStream(file, h, key) };
 }
 
 class DecryptedFileStream extends Readable {
@@ -281,7 +291,7 @@ class DecryptedFileStream extends Readable {
       if (sealed.length !== want) throw new Error('encrypted file is truncated');
       this.#pos += want;
       const final = this.#pos === this.#file.size;
-      const plain = openChunk(this.#key, this.#h.prefix, this.#i++, sealed, final);
+      const plain = openSealedChunk(this.#key, this.#h.prefix, this.#i++, sealed, final);
       if (plain.length) this.push(plain);
       if (final) this.push(null);
       else if (!plain.length) this._read(); // an empty chunk is only ever the final one; do not stall on it anyway

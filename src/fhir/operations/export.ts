@@ -288,7 +288,8 @@ export async function sendFile(services: AppServices, req: Request, res: Respons
     if (gzip) res.setHeader('Content-Encoding', 'gzip');
     res.setHeader('Content-Length', String(stored.size));
     if (req.method === 'HEAD') { stored.stream.destroy(); res.end(); return; }
-    await pipeline(stored.stream, res);
+    if (stored.sendTo) await stored.sendTo(res); // decrypted off this thread (src/security/decrypt-thread.ts)
+    else await pipeline(stored.stream, res);
     return;
   }
   if (gzip) res.setHeader('Content-Encoding', 'gzip');

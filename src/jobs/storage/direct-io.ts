@@ -77,6 +77,7 @@ class MaybeDirectFile {
   }
 
   get direct(): boolean { return this.#direct; }
+  get fd(): number { return this.#fh.fd; }
 
   /** Runs `op` on the descriptor; if O_DIRECT is refused, once more on a buffered one (which is then kept). */
   async io<T>(op: (fh: fs.promises.FileHandle) => Promise<T>): Promise<T> {
@@ -202,6 +203,9 @@ export class AlignedFileWriter {
   }
 }
 
+/** A positional read into `buf` (at `offset`, up to `length` bytes, from file position `position`): bytes read. */
+type Pread = (buf: Buffer, offset: number, length: number, position: number) => Promise<number>;
+
 /**
  * Positional reads of a file through one aligned window: `read(pos, length)` reads the aligned blocks around the
  * range and returns a view of it, valid until the next read. Consecutive ranges share at most one block at their
@@ -209,29 +213,52 @@ export class AlignedFileWriter {
  */
 export class AlignedFileReader {
   readonly size: number;
-  readonly #file: MaybeDirectFile;
+  readonly #pread: Pread;
+  readonly #isDirect: () => boolean;
+  readonly #closeFile: () => Promise<void>;
+  readonly #fd: number;
   #window: Buffer | undefined;
 
-  private constructor(file: MaybeDirectFile, size: number) {
-    this.#file = file; this.size = size;
+  private constructor(o: { pread: Pread; size: number; direct: () => boolean; close: () => Promise<void>; fd: number }) {
+    this.#pread = o.pread; this.size = o.size; this.#isDirect = o.direct; this.#closeFile = o.close; this.#fd = o.fd;
     this.#window = windows.take();
   }
 
   /** Opens `path` for reading; undefined if it does not exist. */
   static async open(path: string, { direct = true }: { direct?: boolean } = {}): Promise<AlignedFileReader | undefined> {
-    let file;
+    let file: MaybeDirectFile;
     try { file = await MaybeDirectFile.open(path, fs.constants.O_RDONLY, fs.constants.O_RDONLY, direct); } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
     try {
       const { size } = await file.io((fh) => fh.stat());
-      return new AlignedFileReader(file, size);
+      return new AlignedFileReader({
+        pread: async (buf, offset, length, position) => (await file.io((fh) => fh.read(buf, offset, length, position))).bytesRead,
+        size, direct: () => file.direct, close: () => file.close(), fd: file.fd,
+      });
     } catch (e) { await file.close(); throw e; }
   }
 
+  /**
+   * Reads through descriptor `fd`, opened (and closed, after this reader) by another thread of this process: threads
+   * share the process's descriptors, so a download thread reads the very file the request opened, even if it has been
+   * deleted since. `direct`: whether the descriptor has O_DIRECT (then reads stay aligned, as always).
+   */
+  static onDescriptor(fd: number, size: number, direct: boolean): AlignedFileReader {
+    return new AlignedFileReader({
+      pread: (buf, offset, length, position) => new Promise((resolve, reject) => {
+        fs.read(fd, buf, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead)));
+      }),
+      size, direct: () => direct, close: async () => {}, fd,
+    });
+  }
+
   /** Whether the file is (still) read with O_DIRECT. */
-  get direct(): boolean { return this.#file.direct; }
+  get direct(): boolean { return this.#isDirect(); }
+
+  /** The descriptor reads go through (for `onDescriptor` in another thread; valid until this reader is closed). */
+  get fd(): number { return this.#fd; }
 
   /** The largest range one read can return. */
   static readonly maxRead = WINDOW - 2 * ALIGN;
@@ -246,17 +273,18 @@ export class AlignedFileReader {
     const span = roundUp(pos + want) - start;
     let got = 0;
     while (got < pos + want - start) {
-      const { bytesRead } = await this.#file.io((fh) => fh.read(window, got, span - got, start + got));
+      const bytesRead = await this.#pread(window, got, span - got, start + got);
       if (bytesRead === 0) break; // the file shrank under us: the caller sees a short read
       got += bytesRead;
     }
     return window.subarray(pos - start, Math.min(pos - start + want, got));
   }
 
+  /** Gives the window back and closes the file (not a descriptor another thread owns). */
   async close(): Promise<void> {
     if (!this.#window) return;
     windows.give(this.#window);
     this.#window = undefined;
-    await this.#file.close();
+    await this.#closeFile();
   }
 }

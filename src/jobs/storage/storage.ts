@@ -5,11 +5,12 @@
  * A file becomes visible under its key only once its writer has closed successfully (local: written under a
  * temporary name and renamed; S3: a multipart upload completed), so a reader never sees half a file.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Config } from '../../config/config.ts';
 import { LocalFileStorage } from './local.ts';
 import { LazyS3FileStorage } from './s3-lazy.ts';
 import { EncryptedFileStorage } from '../../security/file-storage.ts';
+import { sharedDecryptThread } from '../../security/decrypt-thread.ts';
 import { loadKeyring } from '../../security/envelope.ts';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -30,7 +31,16 @@ export interface FileWriter {
   abort(): Promise<void>;
 }
 
-export interface StoredFile { stream: Readable; size: number }
+export interface StoredFile {
+  /** The file's bytes (use this or `sendTo`, not both). */
+  readonly stream: Readable;
+  size: number;
+  /**
+   * Where the storage has a faster way to send the whole file: writes it into `out` and ends it; settles once the
+   * file is released (rejects, and destroys `out`, if it cannot be read; rejects if `out` closes first).
+   */
+  sendTo?(out: Writable): Promise<void>;
+}
 
 export interface FileStorage {
   readonly kind: 'local' | 's3';
@@ -56,5 +66,6 @@ export function assertSafeKey(key: string): void {
 export function createFileStorage(config: Config): FileStorage {
   if (config.export.storage === 's3') return new LazyS3FileStorage(config.export.s3!);
   // Local files are encrypted at rest under the master key (S3: the bucket's server-side encryption, see docs/adr/0009).
-  return new EncryptedFileStorage(new LocalFileStorage(config.export.dir ?? path.join(config.dataDir, 'exports'), { direct: config.export.directIo }), loadKeyring(config));
+  return new EncryptedFileStorage(new LocalFileStorage(config.export.dir ?? path.join(config.dataDir, 'exports'), { direct: config.export.directIo }), loadKeyring(config),
+    { downloads: config.export.downloadThread ? sharedDecryptThread() : undefined });
 }
