@@ -4,10 +4,10 @@
  * main thread granted; the main thread writes the slot to the socket and grants it back. Many downloads run here at
  * once, each its own async loop. Nothing of a chunk whose tag fails is copied out.
  */
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { AlignedFileReader } from '../jobs/storage/direct-io.ts';
-import { openSealedChunk, SEAL_TAG_BYTES } from './stream.ts';
+import { SealedChunks } from './stream.ts';
 import { SLOT_BYTES, SLOTS_PER_MEMORY, type FromDecryptThread, type ToDecryptThread, type DecryptJob } from './decrypt-thread.ts';
 
 const port = parentPort!;
@@ -38,32 +38,22 @@ async function nextSlot(s: Session): Promise<number | undefined> {
 async function run(job: DecryptJob, slots: number[]): Promise<void> {
   const s: Session = { grants: [...slots], cancelled: false, wake: undefined };
   sessions.set(job.id, s);
-  let reader: AlignedFileReader | undefined;
+  const reader = AlignedFileReader.onDescriptor(job.fd, job.size, job.direct);
   try {
-    reader = AlignedFileReader.onDescriptor(job.fd, job.size, job.direct);
-    const key: KeyObject = createSecretKey(Buffer.from(job.key));
-    const prefix = Buffer.from(job.prefix);
-    const size = job.size;
-    let pos = job.start;
-    for (let i = 0; ; i++) {
+    const chunks = new SealedChunks(reader, createSecretKey(Buffer.from(job.key)), Buffer.from(job.prefix), job.start, job.chunk);
+    for (;;) {
       const slot = await nextSlot(s);
       if (slot === undefined) break;
-      const want = Math.min(job.chunk + SEAL_TAG_BYTES, size - pos);
-      if (want < SEAL_TAG_BYTES) { s.grants.unshift(slot); throw new Error('encrypted file is truncated'); }
-      const sealed = await reader.read(pos, want);
-      if (sealed.length !== want) { s.grants.unshift(slot); throw new Error('encrypted file is truncated'); }
-      pos += want;
-      const final = pos === size;
-      let plain;
-      try { plain = openSealedChunk(key, prefix, i, sealed, final); } catch (e) { s.grants.unshift(slot); throw e; }
-      post({ kind: 'chunk', id: job.id, slot, length: plain.copy(slotView(slot)), final });
-      if (final) break;
+      let next;
+      try { next = await chunks.next(); } catch (e) { s.grants.unshift(slot); throw e; } // the slot goes back unused
+      post({ kind: 'chunk', id: job.id, slot, length: next.plain.copy(slotView(slot)), final: next.final });
+      if (next.final) break;
     }
   } catch (e) {
     post({ kind: 'error', id: job.id, message: (e as Error).message });
   } finally {
     sessions.delete(job.id);
-    await reader?.close().catch(() => {});
+    await reader.close().catch(() => {});
     post({ kind: 'closed', id: job.id, unused: s.grants });
   }
 }

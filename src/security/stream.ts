@@ -16,8 +16,6 @@ import { KEY_BYTES, WRAPPED_KEY_BYTES, type Keyring } from './envelope.ts';
 
 const MAGIC = Buffer.from('PNENC\x01', 'latin1');
 const TAG = 16;
-/** Bytes of the tag after each sealed chunk's ciphertext. */
-export const SEAL_TAG_BYTES = TAG;
 export const CHUNK = 64 * 1024;
 /**
  * Chunk size of export files on local storage: a download then decrypts and sends a MiB at a time (one cipher, one
@@ -47,7 +45,7 @@ function nonce(prefix: Buffer, i: number): Buffer { const n = Buffer.alloc(12); 
 function aad(i: number, final: boolean): Buffer { const a = Buffer.alloc(5); a.writeUInt32BE(i); a[4] = final ? 1 : 0; return a; }
 
 /** Opens sealed chunk `i` (ciphertext ‖ tag); throws if its tag does not match, so nothing of a forged chunk is returned. */
-export function openSealedChunk(key: KeyObject, prefix: Buffer, i: number, sealed: Buffer, final: boolean): Buffer {
+function openChunk(key: KeyObject, prefix: Buffer, i: number, sealed: Buffer, final: boolean): Buffer {
   const d = createDecipheriv('aes-256-gcm', key, nonce(prefix, i));
   d.setAAD(aad(i, final));
   d.setAuthTag(sealed.subarray(sealed.length - TAG));
@@ -207,7 +205,7 @@ export class DecryptStream extends Transform {
   #i = 0;
   constructor(ring: Keyring) { super(); this.#ring = ring; }
   #open(buf: Buffer, final: boolean): void {
-    this.push(openSealedChunk(this.#key!, this.#header!.prefix, this.#i++, buf, final));
+    this.push(openChunk(this.#key!, this.#header!.prefix, this.#i++, buf, final));
   }
   override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
@@ -273,25 +271,45 @@ export async function openEncryptedFile(file: PositionalReader, ring: Keyring): 
   return { size: plaintextSize(file.size, h.length, h.chunk), header: h, key, stream: () => new DecryptedFileStream(file, h, key) };
 }
 
-class DecryptedFileStream extends Readable {
+/**
+ * An encrypted file's sealed chunks, in order: each `next` reads one (into the reader's buffer), checks its tag and
+ * returns its plaintext. Shared by the download stream below and the download thread (decrypt-thread-entry.ts).
+ */
+export class SealedChunks {
   readonly #file: PositionalReader;
-  readonly #h: Header;
   readonly #key: KeyObject;
+  readonly #prefix: Buffer;
+  readonly #chunk: number;
   #pos: number;
   #i = 0;
+  /** `start`: where the first sealed chunk begins (the header's length); `chunk`: plaintext bytes per chunk. */
+  constructor(file: PositionalReader, key: KeyObject, prefix: Buffer, start: number, chunk: number) {
+    this.#file = file; this.#key = key; this.#prefix = prefix; this.#pos = start; this.#chunk = chunk;
+  }
+
+  /** The next chunk's plaintext (a new buffer), and whether it is the last; throws if it is forged or cut short. */
+  async next(): Promise<{ plain: Buffer; final: boolean }> {
+    const want = Math.min(this.#chunk + TAG, this.#file.size - this.#pos);
+    if (want < TAG) throw new Error('encrypted file is truncated');
+    const sealed = await this.#file.read(this.#pos, want);
+    if (sealed.length !== want) throw new Error('encrypted file is truncated');
+    this.#pos += want;
+    const final = this.#pos === this.#file.size;
+    return { plain: openChunk(this.#key, this.#prefix, this.#i++, sealed, final), final };
+  }
+}
+
+class DecryptedFileStream extends Readable {
+  readonly #file: PositionalReader;
+  readonly #chunks: SealedChunks;
   constructor(file: PositionalReader, h: Header, key: KeyObject) {
     super({ highWaterMark: h.chunk });
-    this.#file = file; this.#h = h; this.#key = key; this.#pos = h.length;
+    this.#file = file;
+    this.#chunks = new SealedChunks(file, key, h.prefix, h.length, h.chunk);
   }
 
   override _read(): void {
-    const want = Math.min(this.#h.chunk + TAG, this.#file.size - this.#pos);
-    if (want < TAG) { this.destroy(new Error('encrypted file is truncated')); return; }
-    this.#file.read(this.#pos, want).then((sealed) => {
-      if (sealed.length !== want) throw new Error('encrypted file is truncated');
-      this.#pos += want;
-      const final = this.#pos === this.#file.size;
-      const plain = openSealedChunk(this.#key, this.#h.prefix, this.#i++, sealed, final);
+    this.#chunks.next().then(({ plain, final }) => {
       if (plain.length) this.push(plain);
       if (final) this.push(null);
       else if (!plain.length) this._read(); // an empty chunk is only ever the final one; do not stall on it anyway
